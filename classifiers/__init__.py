@@ -1,0 +1,1 @@
+"""Classifiers: language, relevance, sentiment, intent, needs-reply and priority for mentions."""

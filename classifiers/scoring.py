@@ -1,0 +1,48 @@
+"""Turn head outputs and rules into needs-reply and a base priority."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from classifiers.config import IntentRule
+from hark.records import Intent, Mention, Sentiment
+
+# How urgent each intent is for a brand team, before sentiment and reach
+INTENT_PRIORITY: dict[str, int] = {
+    "churn_risk": 75,
+    "complaint": 65,
+    "purchase_intent": 60,
+    "support_question": 55,
+    "feature_request": 35,
+    "praise": 20,
+    "other": 10,
+    "spam": 0,
+}
+REPLY_INTENTS = frozenset({"churn_risk", "complaint", "purchase_intent", "support_question"})
+
+
+def rule_intent(mention: Mention, rules: Sequence[IntentRule]) -> Intent | None:
+    """The first config rule that matches wins over the model."""
+    text = mention.text.lower()
+    handle = mention.author.handle.lower()
+    for rule in rules:
+        if any(keyword.lower() in text for keyword in rule.keywords):
+            return rule.intent
+        if handle in {a.lower().lstrip("@").removeprefix("u/") for a in rule.authors}:
+            return rule.intent
+    return None
+
+
+def base_priority(
+    *, intent: str, sentiment: Sentiment, sentiment_score: float, followers: int | None, relevant: bool
+) -> int:
+    """0..100: intent first, then strong negativity, then the author's reach."""
+    if not relevant or intent == "spam":
+        return 0
+    score = INTENT_PRIORITY[intent]
+    if sentiment == "negative":
+        score += round(10 * sentiment_score)
+    if followers:
+        score += min(15, round(3 * math.log10(max(followers, 1))))
+    return max(0, min(100, score))

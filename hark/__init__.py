@@ -1,0 +1,1 @@
+"""Hark: shared records, errors, config and pipeline wiring."""

@@ -1,0 +1,132 @@
+"""Frozen records that stages pass to each other. Records do no I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+Platform = Literal["x", "reddit"]
+MentionKind = Literal["post", "reply", "quote", "comment"]
+Sentiment = Literal["negative", "neutral", "positive"]
+Intent = Literal[
+    "complaint",
+    "support_question",
+    "purchase_intent",
+    "praise",
+    "feature_request",
+    "churn_risk",
+    "spam",
+    "other",
+]
+SENTIMENTS: tuple[Sentiment, ...] = ("negative", "neutral", "positive")
+INTENTS: tuple[Intent, ...] = (
+    "complaint",
+    "support_question",
+    "purchase_intent",
+    "praise",
+    "feature_request",
+    "churn_risk",
+    "spam",
+    "other",
+)
+
+
+def _require_aware(value: datetime, name: str) -> None:
+    if value.utcoffset() is None:
+        raise ValueError(f"{name} must be an aware datetime, got naive {value!r}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Author:
+    """The platform account that wrote a mention, as the platform describes it."""
+
+    platform: Platform
+    user_id: str  # X user id or Reddit t2_ fullname (the handle can change, the id cannot)
+    handle: str
+    display_name: str = ""
+    followers: int | None = None
+    verified: bool = False
+    description: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Mention:
+    """One public post that names the brand, as a listener saw it."""
+
+    platform: Platform
+    external_id: str  # tweet id or reddit fullname; unique per platform
+    source: str  # name of the listener that fetched it
+    kind: MentionKind
+    author: Author
+    text: str
+    url: str
+    created_at: datetime  # platform time, aware UTC
+    language: str | None = None  # as the platform reported it, if it did
+    conversation_id: str | None = None  # thread root: X conversation_id, Reddit submission fullname
+    in_reply_to: str | None = None  # external id of the parent post
+    mentions_brand_account: bool = False  # the author @mentioned or quoted one of our accounts
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        _require_aware(self.created_at, "created_at")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Batch:
+    """What one fetch returned: mentions oldest first, the cursor to pass next, and whether more wait."""
+
+    mentions: tuple[Mention, ...]
+    cursor: str | None
+    more: bool = False  # the source holds more right now; poll again without waiting
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Classification:
+    """What a classifier concluded about one mention."""
+
+    model_version: str
+    language: str
+    relevant: bool
+    sentiment: Sentiment
+    sentiment_score: float  # probability of the chosen sentiment
+    intent: Intent
+    intent_scores: Mapping[str, float]
+    needs_reply: bool
+    priority: int  # 0..100 before customer value is known; linking raises it for VIPs
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QueueCard:
+    """A mention as the community team sees it in the queue."""
+
+    case_id: int
+    mention_id: int
+    platform: Platform
+    author_handle: str
+    author_followers: int | None
+    customer_name: str | None
+    customer_tier: str | None
+    text: str
+    url: str
+    sentiment: Sentiment
+    intent: Intent
+    priority: int
+    channel: str
+    escalated: bool = False
+    history_count: int = 0  # earlier mentions by the same customer
+    suggested_reply: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReplyDraft:
+    """A reply waiting in the outbox, addressed to one mention."""
+
+    reply_id: int
+    platform: Platform
+    in_reply_to: str  # external id of the mention answered
+    author_handle: str
+    text: str
+    idempotency_key: str

@@ -1,0 +1,211 @@
+"""Runners: one pass over every stage (`hark run --once`), or APScheduler jobs on intervals."""
+
+from __future__ import annotations
+
+import logging
+import random
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from types import FrameType
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from hark.errors import AuthError, PermanentError, TransientError
+from hark.ownership import OwnAccounts
+from hark.pipeline import (
+    Sessions,
+    classify_pending,
+    deliver_pending,
+    fail_interrupted_replies,
+    link_pending,
+    poll_once,
+    route_pending,
+)
+from hark.runtime import Runtime
+from listeners.base import Listener
+from store.health import record_failure
+
+log = logging.getLogger(__name__)
+
+MAX_PAGES_PER_POLL = 1000  # a guard against a listener that always says "more"
+BATCH = 256
+
+
+def backoff(failures: int, retry_after_s: float | None) -> timedelta:
+    """Doubles from 5 s up to 15 min with jitter, and never waits less than the server asked."""
+    base = min(900.0, 5.0 * 2 ** max(0, failures - 1))
+    wait = base * random.uniform(0.8, 1.2)  # noqa: S311  # jitter, not cryptography
+    return timedelta(seconds=max(wait, retry_after_s or 0.0))
+
+
+@dataclass
+class ListenerJob:
+    """Polls one listener, backs off on transient errors, and stops for good on auth or permanent ones."""
+
+    listener: Listener
+    sessions: Sessions
+    own: OwnAccounts
+    stop: threading.Event = field(default_factory=threading.Event)
+    stopped: bool = False
+    failures: int = 0
+    not_before: datetime | None = None
+
+    @property
+    def name(self) -> str:
+        return self.listener.name
+
+    def __call__(self) -> int:
+        """Poll until the source has nothing more right now; return how many new mentions were stored."""
+        if self.stopped or (self.not_before is not None and datetime.now(UTC) < self.not_before):
+            return 0
+        new = 0
+        try:
+            for _ in range(MAX_PAGES_PER_POLL):
+                result = poll_once(self.listener, self.sessions, self.own)
+                new += len(result.new_ids)
+                if not result.more or self.stop.is_set():
+                    break
+        except TransientError as err:
+            self.failures += 1
+            if self.failures == 1:  # log the first failure only; repeats are noise
+                log.warning("listener_failing listener=%s error=%s", self.name, err)
+            self.not_before = datetime.now(UTC) + backoff(self.failures, err.retry_after_s)
+            self._record(str(err), stopped=False)
+            return new
+        except (AuthError, PermanentError) as err:
+            self.stopped = True  # retrying cannot help: a person must fix the token or the query
+            log.error("listener_stopped listener=%s error=%s", self.name, err)
+            self._record(str(err), stopped=True)
+            return new
+        if self.failures:
+            log.info("listener_recovered listener=%s failures=%d", self.name, self.failures)
+        self.failures, self.not_before = 0, None
+        log.info("poll_done listener=%s new=%d", self.name, new)
+        return new
+
+    def _record(self, error: str, *, stopped: bool) -> None:
+        with self.sessions.begin() as session:
+            record_failure(session, self.name, error, stopped=stopped)
+
+
+def guarded(name: str, func: Callable[[], object]) -> Callable[[], None]:
+    """Hark's one broad catch: a failing job is logged and the other jobs keep running."""
+
+    def job() -> None:
+        try:
+            func()
+        except Exception:  # the scheduler must survive any one job's failure
+            log.exception("job_failed job=%s", name)
+
+    job.__name__ = name
+    return job
+
+
+def drain(name: str, step: Callable[[], int], stop: threading.Event) -> int:
+    """Run a stage step until it finds no more work; log progress after each batch."""
+    total = 0
+    while not stop.is_set():
+        done = step()
+        if not done:
+            break
+        total += done
+        log.info("%s_progress done=%d", name, total)
+    return total
+
+
+@dataclass
+class Stages:
+    """The stage steps of one runtime, each taking one batch."""
+
+    runtime: Runtime
+    stop: threading.Event
+
+    def classify(self) -> int:
+        return classify_pending(self.runtime.db.sessions, self.runtime.classifier, BATCH)
+
+    def link(self) -> int:
+        return link_pending(self.runtime.db.sessions, self.runtime.config, BATCH)
+
+    def route(self) -> int:
+        return route_pending(self.runtime.db.sessions, self.runtime.routing, BATCH)
+
+    def deliver(self) -> int:
+        replies = self.runtime.config.responders.replies
+        return deliver_pending(self.runtime.db.sessions, self.runtime.repliers, replies.kill_switch, BATCH)
+
+    def all_after_poll(self) -> dict[str, int]:
+        return {
+            "classified": drain("classify", self.classify, self.stop),
+            "linked": drain("link", self.link, self.stop),
+            "routed": drain("route", self.route, self.stop),
+            "delivered": drain("deliver", self.deliver, self.stop),
+        }
+
+
+def listener_jobs(runtime: Runtime, stop: threading.Event) -> list[ListenerJob]:
+    return [
+        ListenerJob(listener, runtime.db.sessions, runtime.routing.own, stop)
+        for listener in runtime.listeners
+    ]
+
+
+def run_once(runtime: Runtime, stop: threading.Event | None = None) -> dict[str, int]:
+    """One full pass: poll every source until it is drained, then every later stage until it is."""
+    stop = stop or threading.Event()
+    fail_interrupted_replies(runtime.db.sessions)
+    jobs = listener_jobs(runtime, stop)
+    fetched = sum(job() for job in jobs)
+    counts = {"new_mentions": fetched, **Stages(runtime, stop).all_after_poll()}
+    counts["sources_failing"] = sum(1 for job in jobs if job.failures or job.stopped)
+    return counts
+
+
+def run_forever(runtime: Runtime) -> None:
+    """APScheduler threads; SIGTERM or SIGINT lets running jobs finish their batch, then returns."""
+    stop = threading.Event()
+    fail_interrupted_replies(runtime.db.sessions)
+    stages = Stages(runtime, stop)
+    scheduler = BlockingScheduler(
+        executors={"default": ThreadPoolExecutor(max_workers=8)},
+        job_defaults={"max_instances": 1, "coalesce": True},  # polls never overlap
+        timezone="UTC",
+    )
+    now = datetime.now(UTC)
+    for job in listener_jobs(runtime, stop):
+        scheduler.add_job(
+            guarded(f"poll:{job.name}", job),
+            "interval",
+            seconds=job.listener.interval_s,
+            id=f"poll:{job.name}",
+            next_run_time=now,
+        )
+    intervals = runtime.config.scheduler
+    steps: tuple[tuple[str, Callable[[], int], int], ...] = (
+        ("classify", stages.classify, intervals.classify_interval_s),  # the model's only user
+        ("link", stages.link, intervals.link_interval_s),
+        ("route", stages.route, intervals.route_interval_s),
+        ("deliver", stages.deliver, intervals.deliver_interval_s),
+    )
+    for name, step, every in steps:
+        scheduler.add_job(
+            guarded(name, partial(drain, name, step, stop)),
+            "interval",
+            seconds=every,
+            id=name,
+            next_run_time=now + timedelta(seconds=2),
+        )
+
+    def shut_down(signum: int, _frame: FrameType | None) -> None:
+        log.info("shutdown_requested signal=%s", signal.Signals(signum).name)
+        stop.set()  # running jobs end after their current batch
+        scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, shut_down)
+    signal.signal(signal.SIGINT, shut_down)
+    log.info("scheduler_started sources=%d", len(runtime.listeners))
+    scheduler.start()  # blocks until shut_down; the pool's threads are joined before the process exits

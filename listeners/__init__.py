@@ -1,0 +1,1 @@
+"""Listeners: poll X and Reddit (or a replay file) for brand mentions."""

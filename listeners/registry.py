@@ -1,0 +1,51 @@
+"""Build the listener that each source in config names."""
+
+from __future__ import annotations
+
+from typing import assert_never
+
+from hark.config import AppConfig, Secrets
+from listeners.base import Listener
+from listeners.config import ListenerConfig, RedditListenerConfig, ReplayListenerConfig, XListenerConfig
+
+
+def _secret(value: object) -> str | None:
+    get = getattr(value, "get_secret_value", None)
+    return str(get()) if get is not None else (str(value) if value else None)
+
+
+def build_listener(cfg: ListenerConfig, app: AppConfig, secrets: Secrets) -> Listener:
+    """Return the listener that cfg.type names. Raises ConfigError if a secret or a file is missing."""
+    brand = app.brand
+    match cfg:  # imports inside branches: an unused platform's SDK is never imported
+        case ReplayListenerConfig():
+            from listeners.replay import ReplayListener
+
+            return ReplayListener.from_config(
+                cfg,
+                x_handles=tuple(brand.x_accounts),
+                x_ids=tuple(brand.x_accounts.values()),
+                reddit_accounts=brand.reddit_accounts,
+            )
+        case XListenerConfig():
+            from listeners.x import XListener
+
+            return XListener.from_config(
+                cfg,
+                _secret(secrets.x_bearer_token),
+                brand_handles=tuple(brand.x_accounts),
+                brand_ids=tuple(brand.x_accounts.values()),
+            )
+        case RedditListenerConfig():
+            from listeners.reddit import RedditListener
+
+            credentials = {
+                "REDDIT_CLIENT_ID": _secret(secrets.reddit_client_id),
+                "REDDIT_CLIENT_SECRET": _secret(secrets.reddit_client_secret),
+                "REDDIT_USERNAME": secrets.reddit_username,
+                "REDDIT_PASSWORD": _secret(secrets.reddit_password),
+                "REDDIT_USER_AGENT": secrets.reddit_user_agent,
+            }
+            return RedditListener.from_config(cfg, credentials, brand_accounts=brand.reddit_accounts)
+        case _:
+            assert_never(cfg)

@@ -1,0 +1,1 @@
+"""Reports: the weekly sentiment report and alerts, built from the store."""

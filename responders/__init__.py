@@ -1,0 +1,1 @@
+"""Responders: route classified mentions to the Slack queue, the console, or a templated reply."""

@@ -1,0 +1,32 @@
+"""The responder contracts: one for the team's queue, one for replies on the platforms."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from hark.records import QueueCard, ReplyDraft
+
+
+class QueueResponder(Protocol):
+    """Shows a mention to the community team.
+
+    post_card() MUST post the card once and return a reference to it (a Slack message ts).
+    When `thread` is given the card answers that earlier reference. It MUST raise
+    TransientError, AuthError or PermanentError, never an SDK exception.
+    """
+
+    name: str
+
+    def post_card(self, card: QueueCard, thread: str | None = None) -> str: ...
+
+
+class ReplyResponder(Protocol):
+    """Posts a reply on a platform.
+
+    deliver() MUST post the draft once and return the platform's id of the new post; it MUST NOT
+    retry (the outbox decides). Errors as for QueueResponder.
+    """
+
+    name: str
+
+    def deliver(self, draft: ReplyDraft) -> str: ...

@@ -1,0 +1,80 @@
+"""Config of routing rules, reply templates and the responders."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, model_validator
+
+from hark.records import Intent, Platform, Sentiment
+
+Action = Literal["ignore", "queue", "auto_reply", "escalate"]
+
+
+class RuleMatch(BaseModel):
+    """Conditions of a routing rule; every condition given must hold, an empty match holds always."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    intent: tuple[Intent, ...] = ()
+    sentiment: tuple[Sentiment, ...] = ()
+    platform: tuple[Platform, ...] = ()
+    relevant: bool | None = None
+    needs_reply: bool | None = None
+    vip: bool | None = None
+    min_priority: int = Field(default=0, ge=0, le=100)
+
+
+class RoutingRule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str
+    when: RuleMatch = RuleMatch()
+    action: Action
+    template: str | None = None  # a key of routing.templates, for auto_reply (and as a suggestion)
+    channel: str | None = None  # overrides the responder's channel for queue and escalate
+
+    @model_validator(mode="after")
+    def _auto_reply_needs_template(self) -> RoutingRule:
+        if self.action == "auto_reply" and not self.template:
+            raise ValueError("an auto_reply rule needs a template")
+        return self
+
+
+class RoutingConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    rules: tuple[RoutingRule, ...] = ()
+    default_action: Action = "queue"
+    templates: dict[str, str] = {}
+
+    @model_validator(mode="after")
+    def _templates_exist(self) -> RoutingConfig:
+        for index, rule in enumerate(self.rules):
+            if rule.template and rule.template not in self.templates:
+                raise ValueError(f"rules.{index}.template: no template named {rule.template!r}")
+        return self
+
+
+class QueueConfig(BaseModel):
+    """Where queue cards go: Slack when SLACK_BOT_TOKEN is set (or type: slack), else the console."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    type: Literal["auto", "slack", "console"] = "auto"
+    channel: str = "#hark-queue"
+    escalation_channel: str = "#hark-escalations"
+    slack_base_url: str = "https://slack.com/api/"
+
+
+class RepliesConfig(BaseModel):
+    """Guardrails for automated replies."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    dry_run: bool = True  # print replies instead of posting them
+    kill_switch: bool = False  # no reply leaves the outbox at all
+    max_per_author_per_day: NonNegativeInt = 2
+    max_per_thread: NonNegativeInt = 1
+    known_bots: tuple[str, ...] = ()
+
+
+class RespondersConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    queue: QueueConfig = QueueConfig()
+    replies: RepliesConfig = RepliesConfig()

@@ -1,0 +1,66 @@
+"""Print queue cards and dry-run replies to the terminal, for the embedded default."""
+
+from __future__ import annotations
+
+import itertools
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.text import Text
+
+from hark.records import QueueCard, ReplyDraft
+
+_COLOURS = {"negative": "red", "neutral": "yellow", "positive": "green"}
+
+
+def card_title(card: QueueCard) -> str:
+    kind = "ESCALATED" if card.escalated else "queue"
+    return f"{kind} · case #{card.case_id} · P{card.priority} · {card.intent} · {card.sentiment}"
+
+
+class ConsoleQueueResponder:
+    """Shows each card as a panel. Post text is rendered as plain Text, so it can never inject markup."""
+
+    name = "console"
+
+    def __init__(self, console: Console | None = None) -> None:
+        self._console = console or Console(highlight=False)
+        self._ids = itertools.count(1)
+
+    def post_card(self, card: QueueCard, thread: str | None = None) -> str:
+        who = f"@{card.author_handle}" if card.platform == "x" else f"u/{card.author_handle}"
+        body = Text()
+        body.append(f"{card.platform} {who}", style="bold")
+        if card.customer_name:
+            body.append(f"  ({card.customer_name}, {card.customer_tier or 'no tier'})")
+        if card.author_followers is not None:
+            body.append(f"  {card.author_followers:,} followers")
+        if card.history_count:
+            body.append(f"  {card.history_count} earlier mentions")
+        body.append("\n\n")
+        body.append(card.text)
+        body.append(f"\n\n{card.url}", style="dim")
+        if card.suggested_reply:
+            body.append("\nsuggested reply: ", style="italic")
+            body.append(card.suggested_reply)
+        if thread:
+            body.append(f"\n(follow-up in thread {thread})", style="dim")
+        self._console.print(
+            Panel(body, title=Text(card_title(card)), border_style=_COLOURS[card.sentiment], width=100)
+        )
+        return f"console-{next(self._ids)}"
+
+
+class ConsoleReplyResponder:
+    """Dry run: prints the reply that would be posted and returns a made-up id."""
+
+    name = "console-replies"
+
+    def __init__(self, console: Console | None = None) -> None:
+        self._console = console or Console(highlight=False)
+
+    def deliver(self, draft: ReplyDraft) -> str:
+        line = Text(f"[dry-run reply on {draft.platform} to {draft.in_reply_to}] ", style="cyan")
+        line.append(draft.text)
+        self._console.print(line)
+        return f"dry-run:{draft.idempotency_key}"

@@ -1,0 +1,68 @@
+"""Build the queue responder and the reply responder that config and secrets call for."""
+
+from __future__ import annotations
+
+from rich.console import Console
+
+from hark.config import AppConfig, Secrets
+from hark.errors import ConfigError
+from responders.base import QueueResponder, ReplyResponder
+
+
+def build_queue_responder(app: AppConfig, secrets: Secrets, console: Console | None = None) -> QueueResponder:
+    """Slack when configured or when SLACK_BOT_TOKEN is set; otherwise the console."""
+    cfg = app.responders.queue
+    token = secrets.slack_bot_token.get_secret_value() if secrets.slack_bot_token else None
+    if cfg.type == "console" or (cfg.type == "auto" and not token):
+        from responders.console import ConsoleQueueResponder
+
+        return ConsoleQueueResponder(console)
+    if not token:
+        raise ConfigError("responders.queue.type is slack but SLACK_BOT_TOKEN is not set")
+    from responders.slack import SlackQueueResponder
+
+    return SlackQueueResponder.from_token(
+        token, base_url=cfg.slack_base_url, channel=cfg.channel, escalation_channel=cfg.escalation_channel
+    )
+
+
+def build_reply_responders(
+    app: AppConfig, secrets: Secrets, console: Console | None = None
+) -> dict[str, ReplyResponder]:
+    """One responder per platform. In dry-run mode every platform prints instead of posting."""
+    if app.responders.replies.dry_run:
+        from responders.console import ConsoleReplyResponder
+
+        dry = ConsoleReplyResponder(console)
+        return {"x": dry, "reddit": dry}
+    out: dict[str, ReplyResponder] = {}
+    x_sources = [s for s in app.sources if s.type == "x"]
+    if x_sources:
+        values = {
+            "consumer_key": secrets.x_api_key,
+            "consumer_secret": secrets.x_api_secret,
+            "access_token": secrets.x_access_token,
+            "access_token_secret": secrets.x_access_token_secret,
+        }
+        missing = [k for k, v in values.items() if v is None]
+        if missing:
+            raise ConfigError(
+                "replies are live (responders.replies.dry_run: false) but X posting credentials are missing: "
+                "set X_API_KEY, X_API_SECRET, X_ACCESS_TOKEN and X_ACCESS_TOKEN_SECRET"
+            )
+        from responders.x import XReplyResponder
+
+        out["x"] = XReplyResponder.from_credentials(
+            x_sources[0].api_base_url,
+            **{k: v.get_secret_value() for k, v in values.items() if v is not None},
+        )
+    reddit_sources = [s for s in app.sources if s.type == "reddit"]
+    if reddit_sources:
+        from listeners.reddit import RedditListener
+        from listeners.registry import build_listener
+        from responders.reddit import RedditReplyResponder
+
+        listener = build_listener(reddit_sources[0], app, secrets)
+        assert isinstance(listener, RedditListener)  # noqa: S101  # built from a reddit source
+        out["reddit"] = RedditReplyResponder(listener.reddit)
+    return out

@@ -1,0 +1,1 @@
+"""Store: SQLAlchemy models, migrations and the queries every stage uses."""

@@ -1,0 +1,40 @@
+"""Source health: what `hark status` and alerts read about each listener."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy.orm as so
+
+from store.models import SourceHealthRow
+
+
+def _row(session: so.Session, source: str) -> SourceHealthRow:
+    row = session.get(SourceHealthRow, source)
+    if row is None:
+        row = SourceHealthRow(
+            source=source, healthy=True, consecutive_failures=0, items_fetched=0, updated_at=datetime.now(UTC)
+        )
+        session.add(row)
+    return row
+
+
+def record_success(session: so.Session, source: str, fetched: int) -> None:
+    row = _row(session, source)
+    now = datetime.now(UTC)
+    row.healthy = True
+    row.last_success_at = now
+    row.consecutive_failures = 0
+    row.items_fetched += fetched
+    row.updated_at = now
+
+
+def record_failure(session: so.Session, source: str, error: str, *, stopped: bool) -> None:
+    """A transient failure keeps the source healthy until it repeats; a stop marks it unhealthy."""
+    row = _row(session, source)
+    now = datetime.now(UTC)
+    row.consecutive_failures += 1
+    row.last_error = error[:2000]
+    row.last_error_at = now
+    row.healthy = not stopped and row.consecutive_failures < 3
+    row.updated_at = now

@@ -1,0 +1,96 @@
+"""Insert mentions once, keep source cursors, and turn rows back into records."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from hark.records import Author, Mention
+from store.models import MentionRow, SourceCursorRow
+
+
+def _json_safe(raw: Any) -> dict[str, Any]:
+    return dict(raw) if isinstance(raw, dict) else {"value": raw}
+
+
+def mention_values(mention: Mention, fetched_at: datetime) -> dict[str, Any]:
+    author = mention.author
+    return {
+        "platform": mention.platform,
+        "external_id": mention.external_id,
+        "source": mention.source,
+        "kind": mention.kind,
+        "author_user_id": author.user_id,
+        "author_handle": author.handle,
+        "author_name": author.display_name or None,
+        "author_followers": author.followers,
+        "author_verified": author.verified,
+        "text": mention.text,
+        "url": mention.url,
+        "language": mention.language,
+        "conversation_id": mention.conversation_id,
+        "in_reply_to": mention.in_reply_to,
+        "mentions_brand_account": mention.mentions_brand_account,
+        "created_at": mention.created_at,
+        "fetched_at": fetched_at,
+        "raw": _json_safe(mention.raw),
+    }
+
+
+def add_mentions(session: so.Session, mentions: Sequence[Mention]) -> list[int]:
+    """Insert mentions not seen before; return the ids of the new rows only."""
+    if not mentions:
+        return []
+    now = datetime.now(UTC)
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = (
+        insert(MentionRow)
+        .values([mention_values(m, now) for m in mentions])
+        .on_conflict_do_nothing(index_elements=["platform", "external_id"])
+        .returning(MentionRow.id)
+    )
+    return list(session.scalars(stmt))
+
+
+def load_cursor(session: so.Session, source: str) -> str | None:
+    return session.scalar(sa.select(SourceCursorRow.cursor).where(SourceCursorRow.source == source))
+
+
+def save_cursor(session: so.Session, source: str, cursor: str | None) -> None:
+    row = session.get(SourceCursorRow, source)
+    now = datetime.now(UTC)
+    if row is None:
+        session.add(SourceCursorRow(source=source, cursor=cursor, updated_at=now))
+    else:
+        row.cursor, row.updated_at = cursor, now
+
+
+def to_mention(row: MentionRow) -> Mention:
+    """Rebuild the record a listener produced, for stages that work on records."""
+    return Mention(
+        platform="x" if row.platform == "x" else "reddit",
+        external_id=row.external_id,
+        source=row.source,
+        kind=row.kind,  # type: ignore[arg-type]  # written from a MentionKind by add_mentions
+        author=Author(
+            platform="x" if row.platform == "x" else "reddit",
+            user_id=row.author_user_id,
+            handle=row.author_handle,
+            display_name=row.author_name or "",
+            followers=row.author_followers,
+            verified=row.author_verified,
+        ),
+        text=row.text,
+        url=row.url,
+        created_at=row.created_at,
+        language=row.language,
+        conversation_id=row.conversation_id,
+        in_reply_to=row.in_reply_to,
+        mentions_brand_account=row.mentions_brand_account,
+    )

@@ -1,0 +1,213 @@
+"""SQLAlchemy 2.0 models: the annotations are the schema (`| None` makes a column nullable)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from store.types import UTCDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(so.DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)  # batch mode needs named constraints
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), dict[str, Any]: sa.JSON()}
+
+
+class CustomerRow(Base):
+    __tablename__ = "customers"
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    name: so.Mapped[str | None] = so.mapped_column(sa.String(200))
+    email: so.Mapped[str | None] = so.mapped_column(sa.String(320), index=True)
+    phone: so.Mapped[str | None] = so.mapped_column(sa.String(50))
+    segment: so.Mapped[str | None] = so.mapped_column(sa.String(50))
+    tier: so.Mapped[str | None] = so.mapped_column(sa.String(50))
+    lifetime_value: so.Mapped[float | None]
+    external_crm_id: so.Mapped[str | None] = so.mapped_column(sa.String(100), unique=True)
+    created_at: so.Mapped[datetime]
+    updated_at: so.Mapped[datetime]
+    forgotten_at: so.Mapped[datetime | None]
+
+
+class IdentityRow(Base):
+    """A platform account. Imported handles wait here with no user id until the author first posts."""
+
+    __tablename__ = "identities"
+    __table_args__ = (sa.UniqueConstraint("platform", "platform_user_id"),)
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    platform: so.Mapped[str] = so.mapped_column(sa.String(16))
+    platform_user_id: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    handle: so.Mapped[str] = so.mapped_column(sa.String(100))
+    handle_key: so.Mapped[str] = so.mapped_column(sa.String(100), index=True)  # lower-cased, for lookups
+    display_name: so.Mapped[str | None] = so.mapped_column(sa.String(200))
+    followers: so.Mapped[int | None]
+    verified: so.Mapped[bool] = so.mapped_column(default=False)
+    customer_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("customers.id"), index=True)
+    created_at: so.Mapped[datetime]
+    updated_at: so.Mapped[datetime]
+
+
+class MentionRow(Base):
+    __tablename__ = "mentions"
+    __table_args__ = (sa.UniqueConstraint("platform", "external_id"),)
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    platform: so.Mapped[str] = so.mapped_column(sa.String(16))
+    external_id: so.Mapped[str] = so.mapped_column(sa.String(64))
+    source: so.Mapped[str] = so.mapped_column(sa.String(64))
+    kind: so.Mapped[str] = so.mapped_column(sa.String(16))
+    author_user_id: so.Mapped[str] = so.mapped_column(sa.String(64))
+    author_handle: so.Mapped[str] = so.mapped_column(sa.String(100))
+    author_name: so.Mapped[str | None] = so.mapped_column(sa.String(200))
+    author_followers: so.Mapped[int | None]
+    author_verified: so.Mapped[bool] = so.mapped_column(default=False)
+    text: so.Mapped[str] = so.mapped_column(sa.Text)
+    url: so.Mapped[str] = so.mapped_column(sa.String(500))
+    language: so.Mapped[str | None] = so.mapped_column(sa.String(16))
+    conversation_id: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    in_reply_to: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    mentions_brand_account: so.Mapped[bool] = so.mapped_column(default=False)
+    created_at: so.Mapped[datetime] = so.mapped_column(index=True)
+    fetched_at: so.Mapped[datetime]
+    raw: so.Mapped[dict[str, Any]]
+    # each stage picks up rows whose own marker is still NULL
+    classified_at: so.Mapped[datetime | None] = so.mapped_column(index=True)
+    linked_at: so.Mapped[datetime | None] = so.mapped_column(index=True)
+    routed_at: so.Mapped[datetime | None] = so.mapped_column(index=True)
+    route_action: so.Mapped[str | None] = so.mapped_column(sa.String(16))
+    route_rule: so.Mapped[str | None] = so.mapped_column(sa.String(100))
+    identity_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("identities.id"), index=True)
+    customer_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("customers.id"), index=True)
+    case_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("cases.id"), index=True)
+
+
+class ClassificationRow(Base):
+    __tablename__ = "classifications"
+    __table_args__ = (sa.UniqueConstraint("mention_id", "model_version"),)
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    mention_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("mentions.id"), index=True)
+    model_version: so.Mapped[str] = so.mapped_column(sa.String(100))
+    language: so.Mapped[str] = so.mapped_column(sa.String(16))
+    relevant: so.Mapped[bool]
+    sentiment: so.Mapped[str] = so.mapped_column(sa.String(16))
+    sentiment_score: so.Mapped[float]
+    intent: so.Mapped[str] = so.mapped_column(sa.String(32))
+    intent_scores: so.Mapped[dict[str, Any]]
+    needs_reply: so.Mapped[bool]
+    priority: so.Mapped[int]
+    created_at: so.Mapped[datetime]
+
+
+class LabelCorrectionRow(Base):
+    """A person's correction of a label; it wins over every model version."""
+
+    __tablename__ = "label_corrections"
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    mention_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("mentions.id"), index=True)
+    field: so.Mapped[str] = so.mapped_column(sa.String(32))
+    old_value: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    new_value: so.Mapped[str] = so.mapped_column(sa.String(64))
+    corrected_by: so.Mapped[str] = so.mapped_column(sa.String(100))
+    created_at: so.Mapped[datetime]
+
+
+class CaseRow(Base):
+    """A conversation that needs the team's attention."""
+
+    __tablename__ = "cases"
+    __table_args__ = (sa.UniqueConstraint("platform", "conversation_id"),)
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    platform: so.Mapped[str] = so.mapped_column(sa.String(16))
+    conversation_id: so.Mapped[str] = so.mapped_column(sa.String(64))
+    customer_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("customers.id"), index=True)
+    status: so.Mapped[str] = so.mapped_column(sa.String(16), default="new", index=True)
+    priority: so.Mapped[int] = so.mapped_column(default=0)
+    escalated: so.Mapped[bool] = so.mapped_column(default=False)
+    assignee: so.Mapped[str | None] = so.mapped_column(sa.String(100))
+    slack_channel: so.Mapped[str | None] = so.mapped_column(sa.String(100))
+    slack_ts: so.Mapped[str | None] = so.mapped_column(sa.String(32))
+    opened_at: so.Mapped[datetime]
+    updated_at: so.Mapped[datetime]
+    sla_due_at: so.Mapped[datetime | None]
+    first_response_at: so.Mapped[datetime | None]
+    resolved_at: so.Mapped[datetime | None]
+
+
+class ReplyRow(Base):
+    """The outbox: a reply is a row before it is a post, so it is sent at most once."""
+
+    __tablename__ = "replies"
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    idempotency_key: so.Mapped[str] = so.mapped_column(sa.String(200), unique=True)
+    case_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("cases.id"), index=True)
+    mention_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("mentions.id"), index=True)
+    text: so.Mapped[str] = so.mapped_column(sa.Text)
+    template: so.Mapped[str | None] = so.mapped_column(sa.String(100))
+    status: so.Mapped[str] = so.mapped_column(sa.String(16), index=True)
+    approved_by: so.Mapped[str | None] = so.mapped_column(sa.String(100))
+    platform_post_id: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    error: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    created_at: so.Mapped[datetime]
+    updated_at: so.Mapped[datetime]
+    sent_at: so.Mapped[datetime | None]
+
+
+class LeadRow(Base):
+    __tablename__ = "leads"
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    customer_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("customers.id"), index=True)
+    mention_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("mentions.id"), index=True)
+    score: so.Mapped[float]
+    product_interest: so.Mapped[str | None] = so.mapped_column(sa.String(200))
+    status: so.Mapped[str] = so.mapped_column(sa.String(16), default="new")
+    created_at: so.Mapped[datetime]
+    updated_at: so.Mapped[datetime]
+
+
+class SourceCursorRow(Base):
+    __tablename__ = "source_cursors"
+    source: so.Mapped[str] = so.mapped_column(sa.String(64), primary_key=True)
+    cursor: so.Mapped[str | None] = so.mapped_column(sa.String(200))
+    updated_at: so.Mapped[datetime]
+
+
+class SourceHealthRow(Base):
+    __tablename__ = "source_health"
+    source: so.Mapped[str] = so.mapped_column(sa.String(64), primary_key=True)
+    healthy: so.Mapped[bool] = so.mapped_column(default=True)
+    last_success_at: so.Mapped[datetime | None]
+    last_error: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    last_error_at: so.Mapped[datetime | None]
+    consecutive_failures: so.Mapped[int] = so.mapped_column(default=0)
+    items_fetched: so.Mapped[int] = so.mapped_column(default=0)
+    updated_at: so.Mapped[datetime]
+
+
+class AuditLogRow(Base):
+    __tablename__ = "audit_log"
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    at: so.Mapped[datetime] = so.mapped_column(index=True)
+    actor: so.Mapped[str] = so.mapped_column(sa.String(100))
+    action: so.Mapped[str] = so.mapped_column(sa.String(64))
+    subject: so.Mapped[str] = so.mapped_column(sa.String(200))
+    detail: so.Mapped[dict[str, Any]]
+
+
+class ReportRow(Base):
+    __tablename__ = "reports"
+    __table_args__ = (sa.UniqueConstraint("kind", "period_start"),)
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    kind: so.Mapped[str] = so.mapped_column(sa.String(32))
+    period_start: so.Mapped[datetime]
+    period_end: so.Mapped[datetime]
+    created_at: so.Mapped[datetime]
+    body: so.Mapped[dict[str, Any]]

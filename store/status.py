@@ -1,0 +1,51 @@
+"""Counts per stage and source health, for `hark status`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from store.models import CaseRow, CustomerRow, MentionRow, ReplyRow, SourceHealthRow
+
+
+def _count(session: so.Session, stmt: sa.Select[Any]) -> int:
+    return int(session.scalar(stmt) or 0)
+
+
+def pipeline_status(session: so.Session, source_names: Sequence[str]) -> dict[str, Any]:
+    """Every configured source appears, polled or not; dropped sources still show their history."""
+    count = sa.select(sa.func.count())
+    mentions = count.select_from(MentionRow)
+    health = {row.source: row for row in session.scalars(sa.select(SourceHealthRow))}
+    sources = []
+    for name in list(source_names) + sorted(set(health) - set(source_names)):
+        row = health.get(name)
+        sources.append(
+            {
+                "name": name,
+                "configured": name in source_names,
+                "healthy": row.healthy if row else True,
+                "last_success_at": row.last_success_at.isoformat() if row and row.last_success_at else None,
+                "last_error": row.last_error if row else None,
+                "consecutive_failures": row.consecutive_failures if row else 0,
+                "items_fetched": row.items_fetched if row else 0,
+            }
+        )
+    return {
+        "mentions": _count(session, mentions),
+        "classified": _count(session, mentions.where(MentionRow.classified_at.is_not(None))),
+        "linked": _count(session, mentions.where(MentionRow.linked_at.is_not(None))),
+        "routed": _count(session, mentions.where(MentionRow.routed_at.is_not(None))),
+        "customers": _count(
+            session, count.select_from(CustomerRow).where(CustomerRow.forgotten_at.is_(None))
+        ),
+        "cases_open": _count(session, count.select_from(CaseRow).where(CaseRow.status != "resolved")),
+        "replies_sent": _count(session, count.select_from(ReplyRow).where(ReplyRow.status == "sent")),
+        "replies_pending": _count(
+            session, count.select_from(ReplyRow).where(ReplyRow.status.in_(("draft", "approved", "sending")))
+        ),
+        "sources": sources,
+    }

@@ -1,0 +1,114 @@
+"""Fakes of Hark's own Protocols, for tests of the stages above the platform modules."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from classifiers.scoring import REPLY_INTENTS, base_priority
+from hark.errors import TransientError
+from hark.records import Batch, Classification, Intent, Mention, QueueCard, ReplyDraft, Sentiment
+
+_KEYWORDS: tuple[tuple[str, Intent, Sentiment], ...] = (
+    ("cancel", "churn_risk", "negative"),
+    ("switching", "churn_risk", "negative"),
+    ("broken", "complaint", "negative"),
+    ("late", "complaint", "negative"),
+    ("how do i", "support_question", "neutral"),
+    ("?", "support_question", "neutral"),
+    ("buy", "purchase_intent", "positive"),
+    ("love", "praise", "positive"),
+    ("please add", "feature_request", "neutral"),
+    ("giveaway", "spam", "neutral"),
+)
+
+
+class KeywordClassifier:
+    """A predictable stand-in for the model: the first keyword found decides intent and sentiment."""
+
+    version = "fake-keywords-1"
+
+    def __init__(self, irrelevant_words: Sequence[str] = ("cumulonimbus",)) -> None:
+        self._irrelevant = tuple(irrelevant_words)
+        self.calls = 0
+
+    def classify(self, mentions: Sequence[Mention]) -> list[Classification]:
+        self.calls += 1
+        out = []
+        for mention in mentions:
+            text = mention.text.lower()
+            intent: Intent = "other"
+            sentiment: Sentiment = "neutral"
+            for word, word_intent, word_sentiment in _KEYWORDS:
+                if word in text:
+                    intent, sentiment = word_intent, word_sentiment
+                    break
+            relevant = not any(w in text for w in self._irrelevant)
+            out.append(
+                Classification(
+                    model_version=self.version,
+                    language=mention.language or "en",
+                    relevant=relevant,
+                    sentiment=sentiment,
+                    sentiment_score=0.9,
+                    intent=intent,
+                    intent_scores={intent: 0.9},
+                    needs_reply=relevant and intent in REPLY_INTENTS,
+                    priority=base_priority(
+                        intent=intent,
+                        sentiment=sentiment,
+                        sentiment_score=0.9,
+                        followers=mention.author.followers,
+                        relevant=relevant,
+                    ),
+                )
+            )
+        return out
+
+
+class RecordingQueue:
+    """Collects the cards it is given; can be told to fail transiently first."""
+
+    name = "recording"
+
+    def __init__(self, failures: int = 0) -> None:
+        self.cards: list[tuple[QueueCard, str | None]] = []
+        self._failures = failures
+
+    def post_card(self, card: QueueCard, thread: str | None = None) -> str:
+        if self._failures:
+            self._failures -= 1
+            raise TransientError("queue unavailable")
+        self.cards.append((card, thread))
+        return f"ts-{len(self.cards)}"
+
+
+class RecordingReplier:
+    name = "recording-replies"
+
+    def __init__(self) -> None:
+        self.drafts: list[ReplyDraft] = []
+
+    def deliver(self, draft: ReplyDraft) -> str:
+        self.drafts.append(draft)
+        return f"post-{len(self.drafts)}"
+
+
+class ListListener:
+    """Hands out fixed mentions oldest first, `page` at a time, after `failures` transient errors."""
+
+    def __init__(self, name: str, mentions: Sequence[Mention], *, page: int = 10, failures: int = 0) -> None:
+        self.name = name
+        self.interval_s = 60
+        self._mentions = list(mentions)
+        self._page = page
+        self.failures_left = failures
+
+    def fetch(self, cursor: str | None) -> Batch:
+        if self.failures_left:
+            self.failures_left -= 1
+            raise TransientError("flaky source", retry_after_s=1)
+        start = int(cursor or 0)
+        chunk = tuple(self._mentions[start : start + self._page])
+        return Batch(
+            mentions=chunk, cursor=str(start + len(chunk)), more=start + len(chunk) < len(self._mentions)
+        )

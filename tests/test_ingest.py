@@ -1,0 +1,64 @@
+"""Listening stores each mention once, keeps its cursor with the mentions, and records our own replies."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from hark.ownership import OwnAccounts
+from hark.pipeline import poll_once
+from store.db import Sessions
+from store.mentions import load_cursor
+from store.models import MentionRow, ReplyRow
+from tests.builders import mention
+from tests.fakes import ListListener
+
+OWN = OwnAccounts.build({"NimbusCycles": "1500000000000000001"}, ("NimbusCycles_Team",))
+
+
+def count(sessions: Sessions, model: type[object]) -> int:
+    with sessions() as session:
+        return session.scalar(sa.select(sa.func.count()).select_from(model)) or 0
+
+
+def test_polling_twice_stores_each_mention_once(sessions: Sessions) -> None:
+    mentions = [mention(i) for i in range(25)]
+    first = poll_once(ListListener("src", mentions, page=100), sessions, OWN)
+    assert len(first.new_ids) == 25
+    # a listener that lost its cursor replays everything: the store drops the repeats
+    second = poll_once(ListListener("other", mentions, page=100), sessions, OWN)
+    assert second.fetched == 25
+    assert second.new_ids == []
+    assert count(sessions, MentionRow) == 25
+
+
+def test_cursor_commits_with_the_mentions_it_covers(sessions: Sessions) -> None:
+    listener = ListListener("src", [mention(i) for i in range(25)], page=10)
+    result = poll_once(listener, sessions, OWN)
+    assert result.more
+    with sessions() as session:
+        assert load_cursor(session, "src") == "10"
+    poll_once(listener, sessions, OWN)
+    poll_once(listener, sessions, OWN)
+    with sessions() as session:
+        assert load_cursor(session, "src") == "25"
+    assert count(sessions, MentionRow) == 25
+
+
+def test_our_own_reply_is_not_a_mention_but_counts_as_a_response(sessions: Sessions) -> None:
+    question = mention(1, "@NimbusCycles where is my order?")
+    ours = mention(
+        2, "@alice it ships today!", author="NimbusCycles", user_id="1500000000000000001", in_reply_to="1001"
+    )
+    poll_once(ListListener("src", [question, ours]), sessions, OWN)
+    with sessions() as session:
+        assert session.scalars(sa.select(MentionRow.external_id)).all() == ["1001"]
+        reply = session.scalars(sa.select(ReplyRow)).one()
+        assert (reply.status, reply.platform_post_id) == ("sent", "1002")
+
+
+def test_mentions_keep_aware_utc_times(sessions: Sessions) -> None:
+    poll_once(ListListener("src", [mention(3)]), sessions, OWN)
+    with sessions() as session:
+        row = session.scalars(sa.select(MentionRow)).one()
+    assert row.created_at == mention(3).created_at
+    assert row.created_at.utcoffset() is not None
