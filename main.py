@@ -120,21 +120,46 @@ def train(
     ),
     out: Annotated[Path, typer.Option(help="where to write the heads")] = Path("classifiers/model"),
     model: Annotated[str, typer.Option(help="encoder: bundled, a local directory or a hub id")] = "bundled",
+    method: Annotated[
+        str, typer.Option(help="lora (fine-tune adapters) or frozen (linear heads only)")
+    ] = "lora",
+    epochs: Annotated[int, typer.Option(min=1, help="passes over the data (lora)")] = 2,
+    with_corrections: Annotated[
+        bool, typer.Option("--with-corrections", help="add the team's label corrections from the database")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Fit the sentiment, intent and needs-reply heads and write them with a model card."""
+    """Fit the sentiment, intent and needs-reply heads and write them with a model card.
+
+    With --with-corrections the current heads are scored first, so the card shows before and after.
+    """
     from rich.progress import Progress  # noqa: PLC0415
 
+    from classifiers.datasets import examples_from_corrections  # noqa: PLC0415
+    from classifiers.finetune import FinetuneSettings  # noqa: PLC0415
     from classifiers.training import train as fit  # noqa: PLC0415
-    from classifiers.transformer import SentenceEncoder, resolve_model_path  # noqa: PLC0415
+    from classifiers.transformer import resolve_model_path  # noqa: PLC0415
 
-    encoder = SentenceEncoder(resolve_model_path(model))
+    extra = []
+    if with_corrections:
+        from hark.config import load_secrets  # noqa: PLC0415
+        from hark.runtime import open_database  # noqa: PLC0415
+        from store.labels import corrected_texts  # noqa: PLC0415
+
+        db = open_database(load_secrets())
+        with db.sessions() as session:
+            extra = examples_from_corrections(corrected_texts(session))
+        log.info("corrections_loaded examples=%d", len(extra))
     with Progress(console=Console(stderr=True), transient=True) as progress:
-        task = progress.add_task("embedding", total=None)
+        task = progress.add_task(f"training ({method})", total=None)
         meta = fit(
             data,
             out,
-            encoder,
+            resolve_model_path(model),
+            method=method,
+            settings=FinetuneSettings(epochs=epochs),
+            extra=extra,
+            compare_with_current=with_corrections,
             progress=lambda done, total: progress.update(task, completed=done, total=total),
         )
     if as_json:
@@ -194,6 +219,151 @@ def classify(
                 f"{label.sentiment:8} {label.intent:16} reply={label.needs_reply!s:5} "
                 f"P{label.priority:<3} {text}"
             )
+
+
+@cli.command()
+@exits_cleanly
+def label(
+    mention: Annotated[
+        str, typer.Argument(help="mention id, or platform:external_id (x:1850000000000000000)")
+    ],
+    by: Annotated[str, typer.Option(help="who corrects the label (kept in the audit log)")],
+    sentiment: Annotated[str | None, typer.Option(help="negative, neutral or positive")] = None,
+    intent: Annotated[str | None, typer.Option(help="one of the intents")] = None,
+    needs_reply: Annotated[bool | None, typer.Option("--needs-reply/--no-reply")] = None,
+    relevant: Annotated[bool | None, typer.Option("--relevant/--not-relevant")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Correct a mention's labels; corrections win over the model and feed `hark train --with-corrections`."""
+    import sqlalchemy as sa  # noqa: PLC0415
+
+    from hark.config import load_secrets  # noqa: PLC0415
+    from hark.runtime import open_database  # noqa: PLC0415
+    from store.labels import effective_labels, record_correction  # noqa: PLC0415
+    from store.models import MentionRow  # noqa: PLC0415
+
+    changes = {"sentiment": sentiment, "intent": intent, "needs_reply": needs_reply, "relevant": relevant}
+    wanted = {k: str(v).lower() for k, v in changes.items() if v is not None}
+    if not wanted:
+        raise typer.BadParameter(
+            "give at least one of --sentiment, --intent, --needs-reply/--no-reply, --relevant"
+        )
+    db = open_database(load_secrets())
+    with db.sessions.begin() as session:
+        if mention.isdigit():
+            mention_id = session.scalar(sa.select(MentionRow.id).where(MentionRow.id == int(mention)))
+        else:
+            platform, _, external = mention.partition(":")
+            mention_id = session.scalar(
+                sa.select(MentionRow.id).where(
+                    MentionRow.platform == platform, MentionRow.external_id == external
+                )
+            )
+        if mention_id is None:
+            typer.echo(f"error: no mention {mention}", err=True)
+            raise typer.Exit(1)
+        try:
+            for field, value in wanted.items():
+                record_correction(session, mention_id, field, value, by)
+        except ValueError as err:
+            typer.echo(f"error: {err}", err=True)
+            raise typer.Exit(2) from None
+        labels = effective_labels(session, mention_id)
+    document = {
+        "mention_id": mention_id,
+        "labels": None
+        if labels is None
+        else {
+            "sentiment": labels.sentiment,
+            "intent": labels.intent,
+            "needs_reply": labels.needs_reply,
+            "relevant": labels.relevant,
+            "corrected": list(labels.corrected),
+        },
+    }
+    if as_json:
+        emit_json(document)
+    else:
+        typer.echo(f"mention {mention_id}: {document['labels']}")
+
+
+def _eval_classifier(config: Path | None) -> Any:
+    """The configured classifier with relevance switched off: labelled sets are about other brands."""
+    from classifiers.registry import build_classifier  # noqa: PLC0415
+    from classifiers.relevance import RelevanceRules  # noqa: PLC0415
+    from hark.config import config_path, load_config  # noqa: PLC0415
+
+    cfg = load_config(config_path(config))
+    return cfg, build_classifier(cfg.classifier, RelevanceRules.build((), (), ()))
+
+
+@cli.command("eval")
+@exits_cleanly
+def evaluate(
+    path: Annotated[Path, typer.Argument(help="airline CSV, TweetEval *_text.txt, Bitext CSV or JSONL")],
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Score the classifier on a labelled file: accuracy and macro-F1 per task, with confusion matrices."""
+    from classifiers.datasets import read_labelled  # noqa: PLC0415
+    from classifiers.evaluation import evaluate_classifier  # noqa: PLC0415
+
+    examples = read_labelled(path)
+    _, classifier = _eval_classifier(config)
+    report = evaluate_classifier(classifier, examples)
+    if as_json:
+        emit_json(report)
+        return
+    console = Console(highlight=False)
+    console.print(f"{path}: {report['n']} examples, model {report['model_version']}")
+    for task in ("sentiment", "intent"):
+        if task in report:
+            scores = report[task]
+            console.print(
+                f"{task}: accuracy {scores['accuracy']:.3f}  macro-F1 {scores['macro_f1']:.3f}  "
+                f"macro-recall {scores['macro_recall']:.3f}"
+            )
+            matrix = Table("gold \\ predicted", *scores["labels"])
+            for label, row in zip(scores["labels"], scores["confusion"], strict=True):
+                matrix.add_row(label, *(str(v) for v in row))
+            console.print(matrix)
+    if "needs_reply" in report:
+        console.print(f"needs_reply: F1 {report['needs_reply']['f1']:.3f}")
+
+
+bench_cli = typer.Typer(help="Benchmarks that print measured numbers.", no_args_is_help=True)
+cli.add_typer(bench_cli, name="bench")
+
+
+@bench_cli.command("classify")
+@exits_cleanly
+def bench_classify(
+    n: Annotated[int, typer.Option("--n", min=1, help="mentions to classify")] = 2000,
+    baseline_n: Annotated[int, typer.Option(min=1, help="mentions for the slow baseline")] = 300,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Our classifier's mentions/s and peak RSS against the same model in fp32, one text per call."""
+    from classifiers.benchmark import bench  # noqa: PLC0415
+    from classifiers.heads import load_heads  # noqa: PLC0415
+    from classifiers.transformer import SHIPPED_HEADS, SentenceEncoder, resolve_model_path  # noqa: PLC0415
+
+    cfg, classifier = _eval_classifier(config)
+    heads, adapter, meta = load_heads(cfg.classifier.heads or SHIPPED_HEADS)
+    baseline = SentenceEncoder(
+        resolve_model_path(cfg.classifier.model),
+        max_length=cfg.classifier.max_length,
+        batch_size=1,
+        normalize=bool(meta.get("normalize", True)),
+        adapter=adapter,
+        adapter_scale=float(meta.get("adapter_scale", 1.0)),
+        quantize=False,
+    )
+    result = bench(classifier, baseline, heads, n, min(n, baseline_n))
+    if as_json:
+        emit_json(result)
+    else:
+        typer.echo(" ".join(f"{k}={v}" for k, v in result.items()))
 
 
 if __name__ == "__main__":

@@ -128,6 +128,20 @@ def read_labelled(path: Path) -> list[Example]:
     )
 
 
+def examples_from_corrections(corrections: list[tuple[str, dict[str, str]]]) -> list[Example]:
+    """People's corrections as training examples; a field nobody corrected stays unlabelled."""
+    return [
+        Example(
+            text=text,
+            sentiment=fields.get("sentiment"),
+            intent=fields.get("intent"),
+            needs_reply=fields["needs_reply"] == "true" if "needs_reply" in fields else None,
+        )
+        for text, fields in corrections
+        if {"sentiment", "intent", "needs_reply"} & set(fields)
+    ]
+
+
 def shipped_social_posts() -> Iterator[Path]:
     """The hand-labelled social posts that ship with Hark."""
     return iter(sorted(SHIPPED_POSTS.glob("social_posts*.jsonl")))

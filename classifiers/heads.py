@@ -1,4 +1,4 @@
-"""Linear task heads over sentence embeddings: fitting, saving and loading (safetensors + JSON)."""
+"""Linear task heads over sentence embeddings, and the files that hold them with the encoder's adapter."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from safetensors.torch import load_file, save_file
 
 HEADS_FILE = "heads.safetensors"
 META_FILE = "heads.json"
+ADAPTER_FILE = "adapter.safetensors"
 
 
 @dataclass(frozen=True)
@@ -56,21 +57,39 @@ def fit_head(
     return Head(tuple(labels), weight.detach().clone(), bias.detach().clone())
 
 
-def save_heads(directory: Path, heads: Mapping[str, Head], meta: Mapping[str, Any]) -> None:
+def save_heads(
+    directory: Path,
+    heads: Mapping[str, Head],
+    meta: Mapping[str, Any],
+    adapter: Mapping[str, torch.Tensor] | None = None,
+) -> None:
+    """Write heads (and the encoder's adapter, if trained) as safetensors, and the metadata as JSON."""
     directory.mkdir(parents=True, exist_ok=True)
     tensors = {}
     for name, head in heads.items():
         tensors[f"{name}.weight"] = head.weight.contiguous()
         tensors[f"{name}.bias"] = head.bias.contiguous()
     save_file(tensors, str(directory / HEADS_FILE))
-    full_meta = {**meta, "labels": {name: list(head.labels) for name, head in heads.items()}}
+    if adapter is not None:
+        # fp16 halves the file; adapters are merged into fp32 weights at load time
+        save_file({k: v.half().contiguous() for k, v in adapter.items()}, str(directory / ADAPTER_FILE))
+    elif (directory / ADAPTER_FILE).exists():
+        (directory / ADAPTER_FILE).unlink()  # a stale adapter must never pair with new heads
+    full_meta = {
+        **meta,
+        "labels": {name: list(head.labels) for name, head in heads.items()},
+        "adapter_file": ADAPTER_FILE if adapter is not None else None,
+    }
     (directory / META_FILE).write_text(
         json.dumps(full_meta, indent=2, sort_keys=True) + "\n", encoding="utf-8"
     )
 
 
-def load_heads(directory: Path) -> tuple[dict[str, Head], dict[str, Any]]:
-    """Raises FileNotFoundError or ValueError when the directory holds no usable heads."""
+def load_heads(directory: Path) -> tuple[dict[str, Head], dict[str, torch.Tensor] | None, dict[str, Any]]:
+    """Return heads, adapter tensors (or None) and metadata.
+
+    Raises FileNotFoundError, KeyError or ValueError when the directory holds no usable heads.
+    """
     meta: dict[str, Any] = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
     tensors = load_file(str(directory / HEADS_FILE))
     heads = {}
@@ -79,4 +98,7 @@ def load_heads(directory: Path) -> tuple[dict[str, Head], dict[str, Any]]:
         if weight.shape[0] != len(labels) or bias.shape[0] != len(labels):
             raise ValueError(f"head {name!r} has {weight.shape[0]} outputs for {len(labels)} labels")
         heads[name] = Head(tuple(labels), weight.float(), bias.float())
-    return heads, meta
+    adapter = None
+    if meta.get("adapter_file"):
+        adapter = {k: v.float() for k, v in load_file(str(directory / meta["adapter_file"])).items()}
+    return heads, adapter, meta

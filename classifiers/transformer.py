@@ -13,6 +13,7 @@ from transformers import AutoModel, AutoTokenizer
 from classifiers.config import ClassifierConfig
 from classifiers.heads import HEADS_FILE, Head, load_heads
 from classifiers.language import detect_language
+from classifiers.lora import merge
 from classifiers.relevance import RelevanceRules
 from classifiers.scoring import REPLY_INTENTS, base_priority, rule_intent
 from hark.errors import ConfigError
@@ -35,16 +36,40 @@ def resolve_model_path(model: str) -> str:
 class SentenceEncoder:
     """Mean-pooled, L2-normalised sentence embeddings, the way all-MiniLM-L6-v2 was trained."""
 
-    def __init__(self, model_path: str, *, max_length: int = 128, batch_size: int = 64) -> None:
+    def __init__(
+        self,
+        model_path: str,
+        *,
+        max_length: int = 128,
+        batch_size: int = 64,
+        normalize: bool = True,
+        adapter: dict[str, torch.Tensor] | None = None,
+        adapter_scale: float = 1.0,
+        quantize: bool = False,
+    ) -> None:
         try:
             self._tokenizer = AutoTokenizer.from_pretrained(model_path)  # type: ignore[no-untyped-call]  # untyped SDK
-            self._model = AutoModel.from_pretrained(model_path).eval()
+            model = AutoModel.from_pretrained(model_path).eval()
         except (OSError, ValueError) as err:
             raise ConfigError(f"classifier.model: cannot load {model_path!r} offline: {err}") from err
+        if adapter is not None:
+            try:
+                merge(model, adapter, scale=adapter_scale)
+            except (ValueError, AttributeError, KeyError) as err:
+                raise ConfigError(
+                    f"classifier.heads: the adapter does not fit {model_path!r}: {err}"
+                ) from err
+        if quantize:
+            # int8 weights for every linear layer: about 3x faster on CPU for a small loss of accuracy
+            model = torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]  # untyped in torch
+                model, {torch.nn.Linear}, dtype=torch.qint8
+            )
+        self._model = model
         self.name = Path(model_path).name or model_path
-        self.dim = int(self._model.config.hidden_size)
+        self.dim = int(model.config.hidden_size)
         self._max_length = max_length
         self._batch_size = batch_size
+        self._normalize = normalize
 
     def encode(
         self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None
@@ -65,7 +90,7 @@ class SentenceEncoder:
                 hidden = self._model(**batch).last_hidden_state
                 mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
                 pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-                out[idx] = torch.nn.functional.normalize(pooled, dim=-1)
+                out[idx] = torch.nn.functional.normalize(pooled, dim=-1) if self._normalize else pooled
                 if progress is not None:
                     progress(min(start + self._batch_size, len(order)), len(order))
         return out
@@ -102,14 +127,20 @@ class TransformerClassifier:
         torch.set_num_threads(cfg.threads)
         heads_dir = cfg.heads or SHIPPED_HEADS
         try:
-            heads, meta = load_heads(heads_dir)
+            heads, adapter, meta = load_heads(heads_dir)
         except (OSError, KeyError, ValueError) as err:
             raise ConfigError(
                 f"classifier.heads: no usable heads in {heads_dir} ({err}); run `hark train`"
             ) from err
         digest = hashlib.sha256((heads_dir / HEADS_FILE).read_bytes()).hexdigest()[:8]
         encoder = SentenceEncoder(
-            resolve_model_path(cfg.model), max_length=cfg.max_length, batch_size=cfg.batch_size
+            resolve_model_path(cfg.model),
+            max_length=cfg.max_length,
+            batch_size=cfg.batch_size,
+            normalize=bool(meta.get("normalize", True)),
+            adapter=adapter,
+            adapter_scale=float(meta.get("adapter_scale", 1.0)),
+            quantize=cfg.quantize,
         )
         version = f"{meta.get('name', 'hark-heads')}-{digest}"
         return cls(encoder, heads, version, relevance=relevance, cfg=cfg)

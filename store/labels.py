@@ -1,0 +1,107 @@
+"""Human label corrections: stored beside the model's labels, and they win."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from hark.records import INTENTS, SENTIMENTS
+from store.models import AuditLogRow, ClassificationRow, LabelCorrectionRow, MentionRow
+
+BOOLEAN_FIELDS = ("needs_reply", "relevant")
+ALLOWED: dict[str, tuple[str, ...]] = {
+    "sentiment": SENTIMENTS,
+    "intent": INTENTS,
+    "needs_reply": ("true", "false"),
+    "relevant": ("true", "false"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Labels:
+    """The labels a mention carries now: the newest model output with every correction applied."""
+
+    sentiment: str
+    intent: str
+    needs_reply: bool
+    relevant: bool
+    priority: int
+    model_version: str
+    corrected: tuple[str, ...]  # the fields a person changed
+
+
+def record_correction(
+    session: so.Session, mention_id: int, field: str, value: str, by: str
+) -> LabelCorrectionRow:
+    """Store a person's label; raises ValueError for an unknown field, value or mention."""
+    if field not in ALLOWED:
+        raise ValueError(f"cannot correct {field!r}; fields: {', '.join(ALLOWED)}")
+    value = value.lower()
+    if value not in ALLOWED[field]:
+        raise ValueError(f"{field} must be one of {', '.join(ALLOWED[field])}, not {value!r}")
+    if session.get(MentionRow, mention_id) is None:
+        raise ValueError(f"no mention with id {mention_id}")
+    current = effective_labels(session, mention_id)
+    old = None if current is None else str(getattr(current, field)).lower()
+    now = datetime.now(UTC)
+    row = LabelCorrectionRow(
+        mention_id=mention_id, field=field, old_value=old, new_value=value, corrected_by=by, created_at=now
+    )
+    session.add(row)
+    session.add(
+        AuditLogRow(
+            at=now,
+            actor=by,
+            action="label_corrected",
+            subject=f"mention:{mention_id}",
+            detail={"field": field, "old": old, "new": value},
+        )
+    )
+    session.flush()
+    return row
+
+
+def _corrections(session: so.Session, mention_id: int) -> dict[str, str]:
+    rows = session.scalars(
+        sa.select(LabelCorrectionRow)
+        .where(LabelCorrectionRow.mention_id == mention_id)
+        .order_by(LabelCorrectionRow.id)
+    )
+    return {row.field: row.new_value for row in rows}  # later corrections overwrite earlier ones
+
+
+def effective_labels(session: so.Session, mention_id: int) -> Labels | None:
+    """None when the mention has not been classified yet."""
+    model = session.scalar(
+        sa.select(ClassificationRow)
+        .where(ClassificationRow.mention_id == mention_id)
+        .order_by(ClassificationRow.id.desc())
+        .limit(1)
+    )
+    if model is None:
+        return None
+    fixes = _corrections(session, mention_id)
+    values: dict[str, Any] = {
+        "sentiment": fixes.get("sentiment", model.sentiment),
+        "intent": fixes.get("intent", model.intent),
+        "needs_reply": fixes["needs_reply"] == "true" if "needs_reply" in fixes else model.needs_reply,
+        "relevant": fixes["relevant"] == "true" if "relevant" in fixes else model.relevant,
+    }
+    return Labels(
+        priority=model.priority, model_version=model.model_version, corrected=tuple(sorted(fixes)), **values
+    )
+
+
+def corrected_texts(session: so.Session) -> list[tuple[str, dict[str, str]]]:
+    """Each corrected mention's text with its newest value per corrected field, for retraining."""
+    mention_ids = session.scalars(sa.select(LabelCorrectionRow.mention_id).distinct()).all()
+    out = []
+    for mention_id in mention_ids:
+        text = session.scalar(sa.select(MentionRow.text).where(MentionRow.id == mention_id))
+        if text:  # a forgotten customer's text is gone, and so is what it could teach
+            out.append((text, _corrections(session, mention_id)))
+    return out

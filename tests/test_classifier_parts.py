@@ -1,0 +1,138 @@
+"""The classifier's parts that need no trained weights: metrics, readers, language, relevance, adapters."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from transformers import BertConfig, BertModel
+
+from classifiers.datasets import DatasetError, is_held_out, read_labelled
+from classifiers.language import detect_language
+from classifiers.lora import adapter_tensors, inject, merge
+from classifiers.metrics import binary_f1, score
+from classifiers.relevance import RelevanceRules
+from tests.conftest import SHARED
+
+DATA = SHARED / "data"
+
+
+def test_macro_scores_and_confusion() -> None:
+    result = score(["a", "a", "b", "b"], ["a", "b", "b", "b"], ["a", "b", "c"])
+    assert result.accuracy == 0.75
+    assert result.confusion == ((1, 1, 0), (0, 2, 0), (0, 0, 0))
+    # F1(a) = 2/3, F1(b) = 0.8; c has no gold examples and is left out of the macro average
+    assert result.macro_f1 == pytest.approx((2 / 3 + 0.8) / 2)
+    assert result.macro_recall == pytest.approx(0.75)
+    assert binary_f1([True, True, False], [True, False, True]) == pytest.approx(0.5)
+
+
+def test_held_out_split_is_stable_and_near_twenty_percent() -> None:
+    keys = [f"text {i}" for i in range(5000)]
+    share = sum(is_held_out(k) for k in keys) / len(keys)
+    assert 0.18 < share < 0.22
+    assert [is_held_out(k) for k in keys[:50]] == [is_held_out(k) for k in keys[:50]]
+
+
+def test_readers_accept_every_documented_format(tmp_path: Path) -> None:
+    airline = read_labelled(DATA / "airline" / "Tweets.csv")
+    assert len(airline) == 14640
+    assert {e.sentiment for e in airline} == {"negative", "neutral", "positive"}
+    tweeteval = read_labelled(DATA / "tweeteval_sentiment" / "val_text.txt")
+    assert len(tweeteval) == 2000
+    assert tweeteval[0].text == tweeteval[0].text.strip()
+    jsonl = tmp_path / "posts.jsonl"
+    jsonl.write_text(
+        json.dumps({"text": "where is my order", "intent": "support_question", "needs_reply": True}) + "\n"
+    )
+    (example,) = read_labelled(jsonl)
+    assert (example.intent, example.needs_reply, example.sentiment) == ("support_question", True, None)
+
+
+def test_bad_labelled_files_say_which_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "fine", "intent": "praise"}\n{"text": "x", "intent": "rant"}\n')
+    with pytest.raises(DatasetError, match=r"bad.jsonl:2: unknown intent 'rant'"):
+        read_labelled(bad)
+    other = tmp_path / "notes.txt"
+    other.write_text("hello")
+    with pytest.raises(DatasetError, match="not a recognised labelled file"):
+        read_labelled(other)
+
+
+@pytest.mark.parametrize(
+    ("text", "reported", "expected"),
+    [
+        ("my battery died and support is not answering", None, "en"),
+        ("mi bicicleta no funciona y nadie me responde", None, "es"),
+        ("Das Rad ist nicht angekommen und ich warte seit zwei Wochen", None, "de"),
+        ("je suis très déçu, le vélo est en panne", None, "fr"),
+        ("新しい自転車が届きました", None, "ja"),
+        ("whatever", "pt", "pt"),
+        ("🚲🚲🚲", "und", "und"),
+    ],
+)
+def test_language_guess(text: str, reported: str | None, expected: str) -> None:
+    assert detect_language(text, reported) == expected
+
+
+def test_relevance_rejects_homonyms_unless_we_were_addressed() -> None:
+    rules = RelevanceRules.build(["nimbus"], ["NimbusCycles"], ["cumulonimbus", "nimbus 2000"])
+    assert rules.is_relevant("my nimbus stratus is great", mentions_brand_account=False)
+    assert not rules.is_relevant("huge cumulonimbus over the city", mentions_brand_account=False)
+    assert not rules.is_relevant("I want a Nimbus 2000 broom", mentions_brand_account=False)
+    assert rules.is_relevant("cumulonimbus ahead, riding anyway @NimbusCycles", mentions_brand_account=False)
+    assert not rules.is_relevant("totally unrelated post", mentions_brand_account=False)
+
+
+def bert(hidden: int) -> BertModel:
+    """A random two-layer BERT: no weights to download, same module layout as MiniLM."""
+    torch.manual_seed(0)
+    config = BertConfig(  # type: ignore[no-untyped-call]  # transformers is untyped here
+        vocab_size=50,
+        hidden_size=hidden,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=2 * hidden,
+    )
+    model: BertModel = BertModel(config).eval()  # type: ignore[no-untyped-call]
+    return model
+
+
+def tiny_bert() -> BertModel:
+    return bert(16)
+
+
+def test_merged_adapters_reproduce_the_wrapped_model() -> None:
+    wrapped_model = tiny_bert()
+    adapters = inject(wrapped_model, rank=4, alpha=8, dropout=0.0)
+    for adapter in adapters.values():  # pretend training moved B away from zero
+        torch.nn.init.normal_(adapter.lora_b, std=0.1)
+    ids = torch.tensor([[1, 5, 7, 9, 2]])
+    with torch.no_grad():
+        expected = wrapped_model(input_ids=ids).last_hidden_state
+    plain = tiny_bert()
+    with torch.no_grad():
+        before = plain(input_ids=ids).last_hidden_state
+    assert merge(plain, adapter_tensors(adapters), scale=2.0) == 2 * 5
+    with torch.no_grad():
+        after = plain(input_ids=ids).last_hidden_state
+    assert not torch.allclose(before, expected, atol=1e-4)
+    assert torch.allclose(after, expected, atol=1e-5)
+
+
+def test_only_adapters_train() -> None:
+    model = tiny_bert()
+    inject(model, rank=2, alpha=4, dropout=0.0)
+    trainable = {name for name, p in model.named_parameters() if p.requires_grad}
+    assert trainable
+    assert all(name.endswith(("lora_a", "lora_b")) for name in trainable)
+
+
+def test_adapter_for_another_shape_is_refused() -> None:
+    adapters = inject(tiny_bert(), rank=2, alpha=4, dropout=0.0)
+    other = bert(8)
+    with pytest.raises(ValueError, match="does not fit"):
+        merge(other, adapter_tensors(adapters), scale=1.0)

@@ -1,0 +1,69 @@
+"""Label corrections: validated, audited, and they win over the model."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from classifiers.datasets import examples_from_corrections
+from hark.ownership import OwnAccounts
+from hark.pipeline import classify_pending, poll_once
+from store.db import Sessions
+from store.labels import corrected_texts, effective_labels, record_correction
+from store.models import AuditLogRow, MentionRow
+from tests.builders import mention
+from tests.fakes import KeywordClassifier, ListListener
+
+
+@pytest.fixture
+def mention_id(sessions: Sessions) -> int:
+    poll_once(
+        ListListener("src", [mention(1, "@NimbusCycles I love it")]), sessions, OwnAccounts.build({}, ())
+    )
+    classify_pending(sessions, KeywordClassifier(), 10)
+    with sessions() as session:
+        return session.scalars(sa.select(MentionRow.id)).one()
+
+
+def test_correction_wins_and_is_audited(sessions: Sessions, mention_id: int) -> None:
+    with sessions.begin() as session:
+        before = effective_labels(session, mention_id)
+        assert before is not None
+        assert (before.intent, before.corrected) == ("praise", ())
+        record_correction(session, mention_id, "intent", "feature_request", "ana")
+        record_correction(session, mention_id, "needs_reply", "true", "ana")
+    with sessions() as session:
+        after = effective_labels(session, mention_id)
+        audit = session.scalars(sa.select(AuditLogRow)).all()
+    assert after is not None
+    assert (after.intent, after.needs_reply, after.sentiment) == ("feature_request", True, before.sentiment)
+    assert after.corrected == ("intent", "needs_reply")
+    assert [(a.actor, a.detail["field"], a.detail["old"], a.detail["new"]) for a in audit] == [
+        ("ana", "intent", "praise", "feature_request"),
+        ("ana", "needs_reply", "false", "true"),
+    ]
+
+
+def test_the_newest_correction_of_a_field_wins(sessions: Sessions, mention_id: int) -> None:
+    with sessions.begin() as session:
+        record_correction(session, mention_id, "sentiment", "negative", "ana")
+        record_correction(session, mention_id, "sentiment", "neutral", "bo")
+    with sessions() as session:
+        labels = effective_labels(session, mention_id)
+        pairs = corrected_texts(session)
+    assert labels is not None
+    assert labels.sentiment == "neutral"
+    assert pairs == [("@NimbusCycles I love it", {"sentiment": "neutral"})]
+    (example,) = examples_from_corrections(pairs)
+    assert (example.sentiment, example.intent, example.needs_reply) == ("neutral", None, None)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [("mood", "happy", "cannot correct 'mood'"), ("intent", "rant", "intent must be one of")],
+)
+def test_bad_corrections_are_refused(
+    sessions: Sessions, mention_id: int, field: str, value: str, message: str
+) -> None:
+    with sessions.begin() as session, pytest.raises(ValueError, match=message):
+        record_correction(session, mention_id, field, value, "ana")
