@@ -39,6 +39,7 @@ class PollResult:
     new_ids: list[int]
     own_posts: int
     more: bool
+    not_before: datetime | None = None  # the source's rate-limit pacing
 
 
 def poll_once(listener: Listener, sessions: Sessions, own: OwnAccounts) -> PollResult:
@@ -53,8 +54,15 @@ def poll_once(listener: Listener, sessions: Sessions, own: OwnAccounts) -> PollR
         for post in ours:
             record_own_response(session, post)
         save_cursor(session, listener.name, batch.cursor)
-        record_success(session, listener.name, len(batch.mentions))
-    return PollResult(len(batch.mentions), new_ids, len(ours), batch.more)
+        record_success(
+            session,
+            listener.name,
+            len(batch.mentions),
+            quota_remaining=batch.quota_remaining,
+            quota_reset_at=batch.quota_reset_at,
+            next_poll_at=batch.not_before,
+        )
+    return PollResult(len(batch.mentions), new_ids, len(ours), batch.more, batch.not_before)
 
 
 def record_own_response(session: so.Session, post: Mention) -> None:

@@ -81,6 +81,10 @@ class Batch:
     mentions: tuple[Mention, ...]
     cursor: str | None
     more: bool = False  # the source holds more right now; poll again without waiting
+    # pacing from the platform's rate-limit headers: do not fetch again before this time
+    not_before: datetime | None = None
+    quota_remaining: int | None = None  # requests left in the platform's current window
+    quota_reset_at: datetime | None = None  # when that window resets
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 
 MAX_PAGES_PER_POLL = 1000  # a guard against a listener that always says "more"
 BATCH = 256
+ONCE_MAX_WAIT_S = 16 * 60.0  # `run --once` waits out a whole X rate-limit window (15 min)
+ONCE_MAX_FAILURES = 6  # ...and about 2.5 min of transient failures (5+10+20+40+80 s) before giving up
 
 
 def backoff(failures: int, retry_after_s: float | None) -> timedelta:
@@ -45,7 +47,12 @@ def backoff(failures: int, retry_after_s: float | None) -> timedelta:
 
 @dataclass
 class ListenerJob:
-    """Polls one listener, backs off on transient errors, and stops for good on auth or permanent ones."""
+    """Polls one listener, backs off on transient errors, and stops for good on auth or permanent ones.
+
+    It never asks a source before `not_before`: the end of a backoff, or the pacing that the
+    platform's rate-limit headers call for. A pause of up to `max_wait_s` happens inside the call
+    (through `wait`, interruptible by `stop`); a longer one ends the call and a later call resumes.
+    """
 
     listener: Listener
     sessions: Sessions
@@ -54,6 +61,9 @@ class ListenerJob:
     stopped: bool = False
     failures: int = 0
     not_before: datetime | None = None
+    max_wait_s: float = 0.0  # longest pause inside one call
+    max_failures: int = 1  # transient failures in a row tolerated before a call returns
+    wait: Callable[[float], bool] | None = None  # pauses; True means stop. Default: stop.wait
 
     @property
     def name(self) -> str:
@@ -61,36 +71,57 @@ class ListenerJob:
 
     def __call__(self) -> int:
         """Poll until the source has nothing more right now; return how many new mentions were stored."""
-        if self.stopped or (self.not_before is not None and datetime.now(UTC) < self.not_before):
+        if self.stopped:
             return 0
-        new = 0
-        try:
-            for _ in range(MAX_PAGES_PER_POLL):
+        new, polled = 0, False
+        for _ in range(MAX_PAGES_PER_POLL):
+            if not self._may_poll():
+                break
+            polled = True
+            try:
                 result = poll_once(self.listener, self.sessions, self.own)
-                new += len(result.new_ids)
-                if not result.more or self.stop.is_set():
-                    break
-        except TransientError as err:
-            self.failures += 1
-            if self.failures == 1:  # log the first failure only; repeats are noise
-                log.warning("listener_failing listener=%s error=%s", self.name, err)
-            self.not_before = datetime.now(UTC) + backoff(self.failures, err.retry_after_s)
-            self._record(str(err), stopped=False)
-            return new
-        except (AuthError, PermanentError) as err:
-            self.stopped = True  # retrying cannot help: a person must fix the token or the query
-            log.error("listener_stopped listener=%s error=%s", self.name, err)
-            self._record(str(err), stopped=True)
-            return new
-        if self.failures:
-            log.info("listener_recovered listener=%s failures=%d", self.name, self.failures)
-        self.failures, self.not_before = 0, None
-        log.info("poll_done listener=%s new=%d", self.name, new)
+            except TransientError as err:
+                self.failures += 1
+                if self.failures == 1:  # log the first failure only; repeats are noise
+                    log.warning("listener_failing listener=%s error=%s", self.name, err)
+                self.not_before = datetime.now(UTC) + backoff(self.failures, err.retry_after_s)
+                self._record(str(err), stopped=False)
+                if self.failures >= self.max_failures:  # a streak: each success resets it
+                    return new
+                continue
+            except (AuthError, PermanentError) as err:
+                self.stopped = True  # retrying cannot help: a person must fix the token or the query
+                log.error("listener_stopped listener=%s error=%s", self.name, err)
+                self._record(str(err), stopped=True)
+                return new
+            new += len(result.new_ids)
+            if self.failures:
+                log.info("listener_recovered listener=%s failures=%d", self.name, self.failures)
+            self.failures, self.not_before = 0, result.not_before
+            if not result.more or self.stop.is_set():
+                break
+        if polled:
+            log.info("poll_done listener=%s new=%d", self.name, new)
         return new
+
+    def _may_poll(self) -> bool:
+        """True once `not_before` has passed, pausing up to `max_wait_s` for it; False to end the call."""
+        if self.stop.is_set():
+            return False
+        if self.not_before is None:
+            return True
+        wait_s = (self.not_before - datetime.now(UTC)).total_seconds()
+        if wait_s <= 0:
+            return True
+        if wait_s > self.max_wait_s:
+            return False
+        if self.failures == 0:
+            log.info("listener_pacing listener=%s wait_s=%.1f", self.name, wait_s)
+        return not (self.wait or self.stop.wait)(wait_s)
 
     def _record(self, error: str, *, stopped: bool) -> None:
         with self.sessions.begin() as session:
-            record_failure(session, self.name, error, stopped=stopped)
+            record_failure(session, self.name, error, stopped=stopped, next_poll_at=self.not_before)
 
 
 def guarded(name: str, func: Callable[[], object]) -> Callable[[], None]:
@@ -147,9 +178,17 @@ class Stages:
         }
 
 
-def listener_jobs(runtime: Runtime, stop: threading.Event) -> list[ListenerJob]:
+def listener_jobs(runtime: Runtime, stop: threading.Event, *, once: bool = False) -> list[ListenerJob]:
+    """`once` jobs wait out rate limits and retry transient errors until their source is drained."""
     return [
-        ListenerJob(listener, runtime.db.sessions, runtime.routing.own, stop)
+        ListenerJob(
+            listener,
+            runtime.db.sessions,
+            runtime.routing.own,
+            stop,
+            max_wait_s=ONCE_MAX_WAIT_S if once else float(listener.interval_s),
+            max_failures=ONCE_MAX_FAILURES if once else 1,
+        )
         for listener in runtime.listeners
     ]
 
@@ -158,7 +197,7 @@ def run_once(runtime: Runtime, stop: threading.Event | None = None) -> dict[str,
     """One full pass: poll every source until it is drained, then every later stage until it is."""
     stop = stop or threading.Event()
     fail_interrupted_replies(runtime.db.sessions)
-    jobs = listener_jobs(runtime, stop)
+    jobs = listener_jobs(runtime, stop, once=True)
     fetched = sum(job() for job in jobs)
     counts = {"new_mentions": fetched, **Stages(runtime, stop).all_after_poll()}
     counts["sources_failing"] = sum(1 for job in jobs if job.failures or job.stopped)

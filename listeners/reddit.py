@@ -1,11 +1,13 @@
-"""Reddit listener through praw: new posts and comments of subreddits, and keyword search."""
+"""Reddit listener through praw: subreddit posts and comments, search, and inbox username mentions."""
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import praw
@@ -14,9 +16,12 @@ import prawcore.exceptions as pe
 from hark.errors import AuthError, ConfigError, PermanentError, TransientError
 from hark.records import Batch, Mention
 from listeners.config import RedditListenerConfig
-from listeners.reddit_payload import mentions_from_listing
+from listeners.pacing import Quota, quota_from_reddit
+from listeners.reddit_payload import mention_from_thing
 
 log = logging.getLogger(__name__)
+
+PRAWCORE_MAX_PACE_S = 10.0  # prawcore never spaces two requests further apart than this
 
 
 @contextmanager
@@ -25,26 +30,52 @@ def translate_reddit_errors(what: str) -> Iterator[None]:
     try:
         yield
     except pe.TooManyRequests as err:
-        retry_after = err.response.headers.get("retry-after") or err.response.headers.get("x-ratelimit-reset")
+        headers = err.response.headers
+        retry_after = headers.get("retry-after") or headers.get("x-ratelimit-reset")
         raise TransientError(
             f"reddit rate limited {what}", retry_after_s=float(retry_after) if retry_after else None
         ) from err
     except (pe.ServerError, pe.RequestException, pe.BadJSON) as err:
-        raise TransientError(f"reddit unavailable while {what}: {err}") from err
-    except (pe.OAuthException, pe.InvalidToken, pe.Forbidden, pe.InsufficientScope) as err:
-        raise AuthError(f"reddit rejected the credentials while {what}: {err}") from err
-    except (pe.ResponseException, praw.exceptions.RedditAPIException) as err:
+        raise TransientError(f"reddit unavailable while {what}: {type(err).__name__}") from err
+    except (pe.OAuthException, pe.InvalidToken, pe.InsufficientScope) as err:
+        raise AuthError(
+            f"reddit rejected the credentials while {what}: check the REDDIT_* variables ({err})"
+        ) from err
+    except pe.Forbidden as err:
+        raise AuthError(f"reddit refused access (HTTP 403) while {what}: a private or banned feed?") from err
+    except pe.Redirect as err:  # reddit redirects an unknown subreddit to its search page
+        raise PermanentError(f"reddit has no such feed: {what}") from err
+    except pe.ResponseException as err:
+        if err.response.status_code in (401, 403):  # the token endpoint answers a bad client id this way
+            raise AuthError(
+                f"reddit rejected the app credentials (HTTP {err.response.status_code}) while {what}"
+            ) from err
+        raise PermanentError(f"reddit refused {what}: {err}") from err
+    except praw.exceptions.RedditAPIException as err:
         raise PermanentError(f"reddit refused {what}: {err}") from err
 
 
-def call_reddit(what: str, reddit: praw.Reddit, path: str, params: dict[str, str | int]) -> Any:
-    """GET a raw listing (no praw objects, so no lazy network calls later)."""
-    with translate_reddit_errors(what):
-        return reddit.request(method="GET", path=path, params=params)
+def _id36(thing: Mapping[str, Any]) -> int:
+    data = thing.get("data") or {}
+    fullname = str(data.get("name") or "")
+    return int(str(data.get("id") or fullname.partition("_")[2] or "0"), 36)
+
+
+@dataclass(frozen=True)
+class Feed:
+    key: str  # names the feed in the cursor
+    path: str
+    params: Mapping[str, str | int]
 
 
 class RedditListener:
-    """Reads each feed's newest page; the store drops what it has seen, the cursor remembers the newest."""
+    """One listing page per fetch, feed after feed; the cursor keeps each feed's newest seen item.
+
+    A feed's pass reads its newest page and pages back (`after`) until it meets an item it has
+    already seen: a page with nothing seen means a gap, so the pass goes further back, up to
+    `max_pages_back` pages. The pass's newest item becomes the feed's mark only when the pass ends,
+    and the progress is committed with each page's mentions, so a crash neither loses nor repeats.
+    """
 
     def __init__(
         self, reddit: praw.Reddit, cfg: RedditListenerConfig, *, brand_accounts: Collection[str]
@@ -59,49 +90,135 @@ class RedditListener:
     def from_config(
         cls, cfg: RedditListenerConfig, credentials: dict[str, str | None], *, brand_accounts: Collection[str]
     ) -> RedditListener:
-        missing = [
-            name
-            for name, value in credentials.items()
-            if not value and name in ("REDDIT_CLIENT_ID", "REDDIT_CLIENT_SECRET", "REDDIT_USER_AGENT")
-        ]
+        required = ["REDDIT_CLIENT_ID", "REDDIT_CLIENT_SECRET", "REDDIT_USER_AGENT"]
+        if cfg.inbox_mentions:
+            required += ["REDDIT_USERNAME", "REDDIT_PASSWORD"]
+        missing = [name for name in required if not credentials.get(name)]
         if missing:
             raise ConfigError(f"sources.{cfg.name}: {', '.join(missing)} not set")
-        if not cfg.subreddits and not cfg.search:
-            raise ConfigError(f"sources.{cfg.name}: name subreddits, a search, or both")
+        if not cfg.subreddits and not cfg.search and not cfg.inbox_mentions:
+            raise ConfigError(f"sources.{cfg.name}: name subreddits, a search or inbox_mentions")
         reddit = praw.Reddit(
             client_id=credentials["REDDIT_CLIENT_ID"],
             client_secret=credentials["REDDIT_CLIENT_SECRET"],
             username=credentials.get("REDDIT_USERNAME"),
             password=credentials.get("REDDIT_PASSWORD"),
             user_agent=credentials["REDDIT_USER_AGENT"],
-            oauth_url=cfg.oauth_url,
-            reddit_url=cfg.reddit_url,
+            oauth_url=cfg.oauth_url.rstrip("/"),
+            reddit_url=cfg.reddit_url.rstrip("/"),
+            timeout=cfg.timeout_s,
             check_for_updates=False,
             check_for_async=False,
         )
         return cls(reddit, cfg, brand_accounts=brand_accounts)
 
-    def feeds(self) -> list[tuple[str, dict[str, str | int]]]:
+    def feeds(self) -> list[Feed]:
         params: dict[str, str | int] = {"limit": self._cfg.limit, "raw_json": 1}
         out = []
         for sub in self._cfg.subreddits:
-            out.append((f"/r/{sub}/new", params))
-            out.append((f"/r/{sub}/comments", params))
+            out.append(Feed(f"new:{sub}", f"/r/{sub}/new", params))
+            out.append(Feed(f"comments:{sub}", f"/r/{sub}/comments", params))
         if self._cfg.search:
-            out.append(("/search", {**params, "q": self._cfg.search, "sort": "new"}))
+            query = {**params, "q": self._cfg.search, "sort": "new", "t": "all", "type": "link"}
+            if self._cfg.search_subreddits:
+                where = "+".join(self._cfg.search_subreddits)
+                out.append(Feed(f"search:{where}", f"/r/{where}/search", {**query, "restrict_sr": 1}))
+            else:
+                out.append(Feed("search", "/search", query))
+        if self._cfg.inbox_mentions:
+            out.append(Feed("inbox:mentions", "/message/mentions", params))
         return out
 
+    def _quota(self) -> tuple[Quota | None, datetime | None]:
+        """Our pacing, never earlier than prawcore's own, so prawcore has no reason to sleep."""
+        limits = self.reddit.auth.limits
+        remaining, used, reset = limits.get("remaining"), limits.get("used"), limits.get("reset_timestamp")
+        quota = quota_from_reddit(
+            float(remaining) if remaining is not None else None,
+            int(used) if used is not None else None,
+            float(reset) if reset is not None else None,
+        )
+        if quota is None:
+            return None, None
+        not_before = quota.next_request_at()
+        if quota.limit and quota.remaining > 0:
+            now = datetime.now(UTC)
+            window = float(self.reddit.config.window_size)
+            to_reset = (quota.reset_at - now).total_seconds()
+            used_n = quota.limit - quota.remaining
+            pace = max(to_reset - (window - window / quota.limit * used_n), 0.0)
+            if pace > 0:
+                prawcore_at = now + timedelta(seconds=min(pace, PRAWCORE_MAX_PACE_S))
+                not_before = max(not_before or prawcore_at, prawcore_at)
+        return quota, not_before
+
     def fetch(self, cursor: str | None) -> Batch:
-        seen: dict[str, str] = json.loads(cursor) if cursor else {}
-        mentions: dict[str, Mention] = {}
-        for path, params in self.feeds():
-            listing = call_reddit(f"reading {path}", self.reddit, path, params)
-            for mention in mentions_from_listing(
-                listing, source=self.name, brand_accounts=self._brand_accounts
-            ):
-                mentions.setdefault(mention.external_id, mention)
-            children = (listing.get("data") or {}).get("children") or []
-            if children:
-                seen[path] = str(children[0]["data"].get("name"))
-        ordered = sorted(mentions.values(), key=lambda m: (m.created_at, m.external_id))
-        return Batch(mentions=tuple(ordered), cursor=json.dumps(seen, sort_keys=True))
+        state: dict[str, Any] = json.loads(cursor) if cursor and cursor.startswith('{"') else {}
+        feeds = self.feeds()
+        turn = int(state.get("turn", 0)) % len(feeds)
+        feed = feeds[turn]
+        all_feeds: dict[str, dict[str, Any]] = state.get("feeds") or {}
+        progress = dict(all_feeds.get(feed.key) or {})
+        if "mark" not in progress and "floor" not in progress:
+            floor = datetime.now(UTC) - timedelta(hours=self._cfg.backfill_hours)
+            progress["floor"] = floor.timestamp()
+        params = dict(feed.params)
+        if progress.get("after"):
+            params["after"] = progress["after"]
+        with translate_reddit_errors(f"reading {feed.path}"):
+            listing = self.reddit.request(method="GET", path=feed.path, params=params)
+        if not isinstance(listing, dict) or listing.get("kind") != "Listing":
+            raise TransientError(f"reddit sent an unexpected body for {feed.path}")
+        children = [
+            c for c in (listing.get("data") or {}).get("children") or () if c.get("kind") in ("t1", "t3")
+        ]
+        fresh = [c for c in children if not self._seen(c, progress)]
+        mentions = [m for m in self._mentions(fresh) if m is not None]
+        pages = int(progress.get("pages", 0)) + 1
+        top: tuple[str, float] | None = None
+        if progress.get("pass_top"):
+            top = (str(progress["pass_top"]), float(progress["pass_top_utc"]))
+        elif fresh:  # listings are newest first
+            top = (str(fresh[0]["data"]["name"]), float(fresh[0]["data"]["created_utc"]))
+        after = (listing.get("data") or {}).get("after")
+        met_seen = len(fresh) < len(children)
+        if met_seen or not after or not children or pages >= self._cfg.max_pages_back:
+            if not met_seen and after and children:
+                log.warning(
+                    "reddit_gap listener=%s feed=%s pages=%d: older items may be missed",
+                    self.name,
+                    feed.key,
+                    pages,
+                )
+            kept = {k: v for k, v in progress.items() if k in ("mark", "mark_utc", "floor")}
+            progress = {"mark": top[0], "mark_utc": top[1]} if top is not None else kept
+            turn += 1
+        else:
+            if top is not None:
+                progress["pass_top"], progress["pass_top_utc"] = top
+            progress["after"], progress["pages"] = str(after), pages
+        all_feeds[feed.key] = progress
+        more = "after" in progress or turn < len(feeds)
+        quota, not_before = self._quota()
+        return Batch(
+            mentions=tuple(sorted(mentions, key=lambda m: (m.created_at, m.external_id))),
+            cursor=json.dumps({"turn": turn % len(feeds), "feeds": all_feeds}, sort_keys=True),
+            more=more,
+            not_before=not_before,
+            quota_remaining=quota.remaining if quota else None,
+            quota_reset_at=quota.reset_at if quota else None,
+        )
+
+    @staticmethod
+    def _seen(thing: Mapping[str, Any], progress: Mapping[str, Any]) -> bool:
+        data = thing.get("data") or {}
+        mark = progress.get("mark")
+        if mark:
+            if str(mark)[:2] == thing.get("kind"):  # ids of one kind grow with time
+                return _id36(thing) <= int(str(mark).partition("_")[2], 36)
+            return float(data.get("created_utc", 0)) < float(progress.get("mark_utc", 0))
+        return float(data.get("created_utc", 0)) < float(progress.get("floor", 0))
+
+    def _mentions(self, things: list[dict[str, Any]]) -> Iterator[Mention | None]:
+        for thing in things:
+            yield mention_from_thing(thing, source=self.name, brand_accounts=self._brand_accounts)

@@ -29,9 +29,22 @@ def _names_brand(text: str, brand_accounts: Collection[str]) -> bool:
     )
 
 
+def _link_id(data: Mapping[str, Any]) -> str:
+    """The submission a comment belongs to; inbox mentions carry it only inside `context`."""
+    if data.get("link_id"):
+        return str(data["link_id"])
+    context = str(data.get("context") or "")
+    match = re.search(r"/comments/([0-9a-z]+)/", context)
+    if match is None:
+        raise KeyError("link_id")
+    return f"t3_{match.group(1)}"
+
+
 def _comment_path(data: Mapping[str, Any]) -> str:
+    if data.get("context"):  # inbox items: the comment's own link, without the ?context=3 query
+        return str(data["context"]).split("?", 1)[0]
     # older listings carry no permalink on comments; this path form resolves the same
-    return f"/r/{data['subreddit']}/comments/{str(data['link_id']).removeprefix('t3_')}/_/{data['id']}/"
+    return f"/r/{data['subreddit']}/comments/{_link_id(data).removeprefix('t3_')}/_/{data['id']}/"
 
 
 def mention_from_thing(
@@ -75,8 +88,8 @@ def mention_from_thing(
             text=text,
             url=url,
             created_at=created_at,
-            conversation_id=str(data["link_id"]),
-            in_reply_to=str(data.get("parent_id") or data["link_id"]),
+            conversation_id=_link_id(data),
+            in_reply_to=str(data.get("parent_id") or _link_id(data)),
             mentions_brand_account=_names_brand(text, brand_accounts),
             raw=data,
         )

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import assert_never
 
 from hark.config import AppConfig, Secrets
+from hark.ownership import OwnAccounts
 from listeners.base import Listener
 from listeners.config import ListenerConfig, RedditListenerConfig, ReplayListenerConfig, XListenerConfig
+from listeners.filters import FilteredListener, MentionFilter
 
 
 def _secret(value: object) -> str | None:
@@ -15,7 +17,17 @@ def _secret(value: object) -> str | None:
 
 
 def build_listener(cfg: ListenerConfig, app: AppConfig, secrets: Secrets) -> Listener:
-    """Return the listener that cfg.type names. Raises ConfigError if a secret or a file is missing."""
+    """Return the listener that cfg.type names, behind the source's mention filters.
+
+    Raises ConfigError if a secret or a file is missing.
+    """
+    own = OwnAccounts.build(app.brand.x_accounts, app.brand.reddit_accounts)
+    return FilteredListener(
+        _build_platform_listener(cfg, app, secrets), MentionFilter.build(cfg.filters, own)
+    )
+
+
+def _build_platform_listener(cfg: ListenerConfig, app: AppConfig, secrets: Secrets) -> Listener:
     brand = app.brand
     match cfg:  # imports inside branches: an unused platform's SDK is never imported
         case ReplayListenerConfig():

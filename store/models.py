@@ -176,7 +176,7 @@ class LeadRow(Base):
 class SourceCursorRow(Base):
     __tablename__ = "source_cursors"
     source: so.Mapped[str] = so.mapped_column(sa.String(64), primary_key=True)
-    cursor: so.Mapped[str | None] = so.mapped_column(sa.String(200))
+    cursor: so.Mapped[str | None] = so.mapped_column(sa.Text)  # a listener's compound cursor (JSON)
     updated_at: so.Mapped[datetime]
 
 
@@ -190,6 +190,10 @@ class SourceHealthRow(Base):
     consecutive_failures: so.Mapped[int] = so.mapped_column(default=0)
     items_fetched: so.Mapped[int] = so.mapped_column(default=0)
     updated_at: so.Mapped[datetime]
+    stopped: so.Mapped[bool] = so.mapped_column(default=False)  # auth or permanent error: a person must act
+    quota_remaining: so.Mapped[int | None]  # requests left in the platform's rate-limit window
+    quota_reset_at: so.Mapped[datetime | None]
+    next_poll_at: so.Mapped[datetime | None]  # backoff or pacing: the source is not asked before this
 
 
 class AuditLogRow(Base):

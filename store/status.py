@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,6 +14,10 @@ from store.models import CaseRow, CustomerRow, MentionRow, ReplyRow, SourceHealt
 
 def _count(session: so.Session, stmt: sa.Select[Any]) -> int:
     return int(session.scalar(stmt) or 0)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
 
 
 def pipeline_status(session: so.Session, source_names: Sequence[str]) -> dict[str, Any]:
@@ -32,6 +37,11 @@ def pipeline_status(session: so.Session, source_names: Sequence[str]) -> dict[st
                 "last_error": row.last_error if row else None,
                 "consecutive_failures": row.consecutive_failures if row else 0,
                 "items_fetched": row.items_fetched if row else 0,
+                "stopped": row.stopped if row else False,
+                "last_error_at": _iso(row.last_error_at if row else None),
+                "quota_remaining": row.quota_remaining if row else None,
+                "quota_reset_at": _iso(row.quota_reset_at if row else None),
+                "next_poll_at": _iso(row.next_poll_at if row else None),
             }
         )
     return {

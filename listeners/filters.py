@@ -1,0 +1,94 @@
+"""Brand-mention filters: one rule set, applied the same way to every source's batches."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+
+from hark.ownership import OwnAccounts
+from hark.records import Batch, Mention
+from listeners.base import Listener
+from listeners.config import MentionFilterConfig
+
+UNKNOWN_LANGUAGES = frozenset({"und", "qme", "qht", "qam", "zxx"})  # X's codes for "no language"
+
+
+def _term_pattern(terms: tuple[str, ...]) -> re.Pattern[str] | None:
+    if not terms:
+        return None
+    # a term matches at a word start, so "nimbus" finds "#nimbus" and "Nimbus's" but not "cumulonimbus"
+    return re.compile("|".join(rf"(?<!\w){re.escape(t.lower())}" for t in terms))
+
+
+@dataclass(frozen=True)
+class MentionFilter:
+    """Decides which fetched posts are mentions. Our own posts always pass: poll_once records them."""
+
+    own: OwnAccounts
+    include: re.Pattern[str] | None
+    exclude: tuple[str, ...]
+    blocked: frozenset[str]
+    min_followers: int
+    languages: frozenset[str]
+
+    @classmethod
+    def build(cls, cfg: MentionFilterConfig, own: OwnAccounts) -> MentionFilter:
+        return cls(
+            own=own,
+            include=_term_pattern(cfg.include_terms),
+            exclude=tuple(t.lower() for t in cfg.exclude_terms),
+            blocked=frozenset(a.lower().removeprefix("@").removeprefix("u/") for a in cfg.blocked_authors),
+            min_followers=cfg.min_followers,
+            languages=frozenset(lang.lower() for lang in cfg.languages),
+        )
+
+    def drop_reason(self, mention: Mention) -> str | None:
+        """None if the mention passes; else the rule that dropped it."""
+        if self.own.owns(mention):
+            return None
+        return self._author_reason(mention) or self._text_reason(mention)
+
+    def _author_reason(self, mention: Mention) -> str | None:
+        author = mention.author
+        if author.handle.lower() in self.blocked or author.user_id.lower() in self.blocked:
+            return "blocked_author"
+        if self.min_followers and author.followers is not None and author.followers < self.min_followers:
+            return "min_followers"
+        language = (mention.language or "").lower()
+        if (
+            self.languages
+            and language
+            and language not in UNKNOWN_LANGUAGES
+            and language not in self.languages
+        ):
+            return "language"
+        return None
+
+    def _text_reason(self, mention: Mention) -> str | None:
+        if mention.mentions_brand_account:  # addressed to us: terms cannot make it noise
+            return None
+        text = mention.text.lower()
+        if any(term in text for term in self.exclude):
+            return "exclude_term"
+        if self.include is not None and not self.include.search(text):
+            return "no_include_term"
+        return None
+
+    def apply(self, mentions: tuple[Mention, ...]) -> tuple[Mention, ...]:
+        return tuple(m for m in mentions if self.drop_reason(m) is None)
+
+
+class FilteredListener:
+    """Wraps any listener so its batches pass the source's filters; the cursor is untouched."""
+
+    def __init__(self, inner: Listener, mention_filter: MentionFilter) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.interval_s = inner.interval_s
+        self.filter = mention_filter
+
+    def fetch(self, cursor: str | None) -> Batch:
+        batch = self.inner.fetch(cursor)
+        kept = self.filter.apply(batch.mentions)
+        return batch if len(kept) == len(batch.mentions) else dataclasses.replace(batch, mentions=kept)

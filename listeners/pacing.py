@@ -1,0 +1,53 @@
+"""Turn a platform's rate-limit headers into the earliest time of the next request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+RESERVE = 1  # requests kept back for other sources sharing the token, and for clock skew
+SPREAD_BELOW = 0.2  # with less than this share of the window left, spread the rest evenly
+RESET_MARGIN_S = 1.0  # the platform's reset second is rounded; wait one more
+
+
+@dataclass(frozen=True, slots=True)
+class Quota:
+    """One rate-limit window as the platform reported it in its last response."""
+
+    remaining: int
+    reset_at: datetime
+    limit: int | None = None
+
+    def next_request_at(self, now: datetime | None = None) -> datetime | None:
+        """None when the next request may go at once; else when it may.
+
+        Full speed while the window has room, evenly spaced once it runs low, and at the reset once
+        only the reserve is left: used fully, never exceeded.
+        """
+        now = now or datetime.now(UTC)
+        if self.reset_at <= now:
+            return None
+        if self.remaining <= RESERVE:
+            return self.reset_at + timedelta(seconds=RESET_MARGIN_S)
+        if self.limit is None or self.remaining < self.limit * SPREAD_BELOW:
+            return now + (self.reset_at - now) / (self.remaining - RESERVE)
+        return None
+
+
+def quota_from_x_headers(headers: dict[str, str]) -> Quota | None:
+    """X: x-rate-limit-remaining, x-rate-limit-limit, x-rate-limit-reset (epoch seconds)."""
+    try:
+        remaining = int(headers["x-rate-limit-remaining"])
+        reset = datetime.fromtimestamp(int(headers["x-rate-limit-reset"]), tz=UTC)
+    except (KeyError, ValueError):
+        return None
+    limit = headers.get("x-rate-limit-limit")
+    return Quota(remaining, reset, int(limit) if limit and limit.isdigit() else None)
+
+
+def quota_from_reddit(remaining: float | None, used: int | None, reset_epoch: float | None) -> Quota | None:
+    """Reddit: x-ratelimit-remaining (a float), -used, and -reset (seconds to go), as prawcore keeps them."""
+    if remaining is None or reset_epoch is None:
+        return None
+    limit = int(remaining) + used if used is not None else None
+    return Quota(int(remaining), datetime.fromtimestamp(reset_epoch, tz=UTC), limit)
