@@ -9,13 +9,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from hark.errors import HarkError
+from hark.errors import UsageError
 from hark.records import INTENTS, SENTIMENTS
 
 SHIPPED_POSTS = Path(__file__).parent / "data"
 
 
-class DatasetError(HarkError):
+class DatasetError(UsageError):
     """A labelled file is missing, unreadable or in none of the accepted formats."""
 
 

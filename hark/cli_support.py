@@ -13,7 +13,7 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 
-from hark.errors import AuthError, ConfigError, HarkError
+from hark.errors import AuthError, ConfigError, HarkError, UsageError
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -54,7 +54,7 @@ def exits_cleanly(func: Callable[P, R]) -> Callable[P, R]:
         setup_logging()
         try:
             return func(*args, **kwargs)
-        except (ConfigError, AuthError) as err:
+        except (ConfigError, AuthError, UsageError) as err:
             typer.echo(f"error: {err}", err=True)
             raise typer.Exit(2) from None
         except HarkError as err:

@@ -11,6 +11,10 @@ class ConfigError(HarkError):
     """The configuration, a secret or the database URL is unusable; raised at startup (exit 2)."""
 
 
+class UsageError(HarkError):
+    """Input named on the command line is unusable (a missing or malformed file); exit 2."""
+
+
 class TransientError(HarkError):
     """The operation may succeed later; retry after `retry_after_s` seconds if the server said so."""
 
