@@ -21,16 +21,17 @@ from responders.guardrails import reply_block_reason
 from responders.routing import Decision, RouteFacts, decide
 from responders.templates import ReplyTemplates
 from store.cases import mark_first_response, open_case
-from store.customers import is_vip, resolve_identity
+from store.customers import FORGOTTEN, is_vip, resolve_identity, suggest_links
 from store.health import record_success
+from store.leads import products_named, record_buying_signal
 from store.mentions import add_mentions, load_cursor, save_cursor, to_mention
-from store.models import CaseRow, ClassificationRow, CustomerRow, LeadRow, MentionRow, ReplyRow
+from store.models import CaseRow, ClassificationRow, CustomerRow, MentionRow, ReplyRow
+from store.profiles import boosted_priority, customer_segments
 from store.replies import queue_reply
 
 log = logging.getLogger(__name__)
 
 Sessions = so.sessionmaker[so.Session]
-VIP_PRIORITY_BOOST = 20
 
 
 @dataclass(frozen=True)
@@ -168,10 +169,17 @@ def link_pending(sessions: Sessions, cfg: AppConfig, limit: int) -> int:
 
 
 def _link_one(session: so.Session, cfg: AppConfig, row: MentionRow, label: ClassificationRow) -> None:
-    identity = resolve_identity(session, to_mention(row).author)
+    if row.author_user_id == FORGOTTEN:  # erased before it was linked: there is nobody to link
+        return
+    author = to_mention(row).author
+    identity = resolve_identity(session, author, bio=row.author_description, profile_url=row.author_url)
     customer = session.get_one(CustomerRow, identity.customer_id)
-    vip = is_vip(customer, cfg.customers.vip_tiers, cfg.customers.vip_min_lifetime_value)
     row.identity_id, row.customer_id = identity.id, customer.id
+    session.flush()  # the segments below count this mention too
+    suggest_links(session, identity)
+    # segments as of the post's own time, so a replay of old posts ranks them as they were then
+    segments = customer_segments(session, customer, cfg.customers, row.created_at)
+    vip = "vip" in segments
     if label.needs_reply or label.intent in (
         "complaint",
         "churn_risk",
@@ -184,35 +192,25 @@ def _link_one(session: so.Session, cfg: AppConfig, row: MentionRow, label: Class
             platform=row.platform,
             conversation_id=row.conversation_id or row.external_id,
             customer_id=customer.id,
-            priority=min(100, label.priority + (VIP_PRIORITY_BOOST if vip else 0)),
+            priority=boosted_priority(label.priority, segments, cfg.customers),
             sla=timedelta(minutes=minutes) if label.needs_reply else None,
         )
         row.case_id = case.id
     if label.intent == "purchase_intent":
-        _update_lead(session, customer.id, row.id, float(label.intent_scores.get("purchase_intent", 0.0)))
-
-
-def _update_lead(session: so.Session, customer_id: int, mention_id: int, score: float) -> None:
-    """One open lead per customer: a new buying signal raises its score instead of adding a lead."""
-    now = datetime.now(UTC)
-    lead = session.scalar(
-        sa.select(LeadRow).where(LeadRow.customer_id == customer_id, LeadRow.status.in_(("new", "contacted")))
-    )
-    if lead is None:
-        session.add(
-            LeadRow(
-                customer_id=customer_id,
-                mention_id=mention_id,
-                score=round(score, 4),
-                status="new",
-                created_at=now,
-                updated_at=now,
-            )
+        _update_lead(
+            session,
+            customer.id,
+            row.id,
+            float(label.intent_scores.get("purchase_intent", 0.0)),
+            products_named(row.text, cfg.customers.products),
         )
-    else:
-        lead.score = round(max(lead.score, score), 4)
-        lead.mention_id = mention_id
-        lead.updated_at = now
+
+
+def _update_lead(
+    session: so.Session, customer_id: int, mention_id: int, score: float, products: Sequence[str] = ()
+) -> None:
+    """One open lead per customer: a new buying signal raises its score instead of adding a lead."""
+    record_buying_signal(session, customer_id, mention_id, score, products)
 
 
 @dataclass(frozen=True)

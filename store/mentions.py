@@ -31,6 +31,8 @@ def mention_values(mention: Mention, fetched_at: datetime) -> dict[str, Any]:
         "author_name": author.display_name or None,
         "author_followers": author.followers,
         "author_verified": author.verified,
+        "author_description": author.description or None,  # kept for link suggestions
+        "author_url": author.url or None,
         "text": mention.text,
         "url": mention.url,
         "language": mention.language,

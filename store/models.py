@@ -37,6 +37,11 @@ class CustomerRow(Base):
     created_at: so.Mapped[datetime]
     updated_at: so.Mapped[datetime]
     forgotten_at: so.Mapped[datetime | None]
+    # derived from name and email, so link suggestions are index lookups
+    name_key: so.Mapped[str | None] = so.mapped_column(sa.String(200), index=True)
+    email_domain: so.Mapped[str | None] = so.mapped_column(sa.String(255), index=True)
+    # sha256 of the CRM id of a forgotten customer: a re-import of the same record is refused
+    erasure_key: so.Mapped[str | None] = so.mapped_column(sa.String(64), index=True)
 
 
 class IdentityRow(Base):
@@ -52,6 +57,8 @@ class IdentityRow(Base):
     display_name: so.Mapped[str | None] = so.mapped_column(sa.String(200))
     followers: so.Mapped[int | None]
     verified: so.Mapped[bool] = so.mapped_column(default=False)
+    bio: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    profile_url: so.Mapped[str | None] = so.mapped_column(sa.String(500))
     customer_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("customers.id"), index=True)
     created_at: so.Mapped[datetime]
     updated_at: so.Mapped[datetime]
@@ -70,6 +77,8 @@ class MentionRow(Base):
     author_name: so.Mapped[str | None] = so.mapped_column(sa.String(200))
     author_followers: so.Mapped[int | None]
     author_verified: so.Mapped[bool] = so.mapped_column(default=False)
+    author_description: so.Mapped[str | None] = so.mapped_column(sa.Text)  # profile bio, for link suggestions
+    author_url: so.Mapped[str | None] = so.mapped_column(sa.String(500))  # profile link
     text: so.Mapped[str] = so.mapped_column(sa.Text)
     url: so.Mapped[str] = so.mapped_column(sa.String(500))
     language: so.Mapped[str | None] = so.mapped_column(sa.String(16))
@@ -88,6 +97,8 @@ class MentionRow(Base):
     identity_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("identities.id"), index=True)
     customer_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("customers.id"), index=True)
     case_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("cases.id"), index=True)
+    # the post was deleted upstream or its author was forgotten: text, url and raw are erased
+    erased_at: so.Mapped[datetime | None]
 
 
 class ClassificationRow(Base):
@@ -162,15 +173,35 @@ class ReplyRow(Base):
 
 
 class LeadRow(Base):
+    """A buying signal on a customer; `mention_id` is the mention that opened it."""
+
     __tablename__ = "leads"
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     customer_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("customers.id"), index=True)
     mention_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("mentions.id"), index=True)
     score: so.Mapped[float]
     product_interest: so.Mapped[str | None] = so.mapped_column(sa.String(200))
-    status: so.Mapped[str] = so.mapped_column(sa.String(16), default="new")
+    status: so.Mapped[str] = so.mapped_column(sa.String(16), default="new", index=True)
     created_at: so.Mapped[datetime]
     updated_at: so.Mapped[datetime]
+    signals: so.Mapped[int] = so.mapped_column(default=1, server_default="1")  # buying signals folded in
+    last_mention_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("mentions.id"))
+
+
+class LinkSuggestionRow(Base):
+    """A possible match of an identity to a CRM customer; a person accepts or dismisses it."""
+
+    __tablename__ = "link_suggestions"
+    __table_args__ = (sa.UniqueConstraint("identity_id", "customer_id"),)
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    identity_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("identities.id"), index=True)
+    customer_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("customers.id"), index=True)
+    reason: so.Mapped[str] = so.mapped_column(sa.String(200))
+    score: so.Mapped[float]
+    status: so.Mapped[str] = so.mapped_column(sa.String(16), default="open", index=True)
+    created_at: so.Mapped[datetime]
+    decided_at: so.Mapped[datetime | None]
+    decided_by: so.Mapped[str | None] = so.mapped_column(sa.String(100))
 
 
 class SourceCursorRow(Base):
