@@ -127,6 +127,9 @@ def train(
     with_corrections: Annotated[
         bool, typer.Option("--with-corrections", help="add the team's label corrections from the database")
     ] = False,
+    limit: Annotated[
+        int | None, typer.Option(min=8, help="at most this many examples per task (smoke runs)")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Fit the sentiment, intent and needs-reply heads and write them with a model card.
@@ -160,6 +163,7 @@ def train(
             settings=FinetuneSettings(epochs=epochs),
             extra=extra,
             compare_with_current=with_corrections,
+            limit=limit,
             progress=lambda done, total: progress.update(task, completed=done, total=total),
         )
     if as_json:

@@ -41,6 +41,21 @@ class TrainingData:
     sources: list[str] = field(default_factory=list)
     held_out: dict[str, list[Example]] = field(default_factory=dict)
 
+    def limited(self, n: int) -> TrainingData:
+        """At most n examples per list, spread evenly over each list: for smoke runs and tests."""
+
+        def cut(items: list[Example]) -> list[Example]:
+            step = max(1, len(items) // n)
+            return items[::step][:n]
+
+        return TrainingData(
+            sentiment=cut(self.sentiment),
+            intent=cut(self.intent),
+            needs_reply=cut(self.needs_reply),
+            sources=[*self.sources, f"(limited to {n} examples per task and split)"],
+            held_out={name: cut(items) for name, items in self.held_out.items()},
+        )
+
 
 def _require(path: Path) -> Path:
     if not path.exists():
@@ -198,6 +213,7 @@ def train(
     extra: Sequence[Example] = (),
     max_length: int = 96,
     compare_with_current: bool = False,
+    limit: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Fit and save the heads (and adapter); return the metadata written beside them, metrics included.
@@ -207,6 +223,8 @@ def train(
     """
     settings = settings or FinetuneSettings()
     data = gather(data_dir, extra)
+    if limit is not None:
+        data = data.limited(limit)
     before = score_current(data, out_dir, model_path, max_length) if compare_with_current else None
     meta: dict[str, Any] = {
         "name": f"hark-minilm-{method}",

@@ -66,3 +66,31 @@ def test_bench_prints_measured_numbers() -> None:
         numbers["items_per_s"] / numbers["baseline_items_per_s"], rel=0.02
     )
     assert 100 < numbers["peak_rss_mb"] < 4096
+
+
+def test_train_writes_small_loadable_heads_and_compares_before_and_after(tmp_path: Path) -> None:
+    out = tmp_path / "heads"
+    env = {"HARK_DATABASE_URL": f"sqlite:///{tmp_path}/hark.db"}
+    first = hark("train", "--out", str(out), "--epochs", "1", "--limit", "48", "--json", env=env)
+    assert first.returncode == 0, first.stderr[-2000:]
+    meta = json.loads(first.stdout)
+    assert set(meta["metrics"]) == {"airline", "tweeteval_sentiment_test", "social_posts"}
+    assert meta["metrics"]["airline"]["sentiment"]["n"] > 0
+    assert all(f.stat().st_size < 5 * 1024 * 1024 for f in out.iterdir())
+    assert (out / "MODEL_CARD.md").read_text().startswith("# Hark classifier heads: model card")
+
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"brand: {{name: B}}\nsources: [{{type: x, name: s, query: b}}]\nclassifier: {{heads: {out}}}\n"
+    )
+    labelled = hark("classify", "--config", str(config), "--json", "I love it")
+    assert labelled.returncode == 0, labelled.stderr[-2000:]
+    assert json.loads(labelled.stdout)["model_version"].startswith("hark-minilm-lora-")
+
+    again = hark(
+        "train", "--out", str(out), "--epochs", "1", "--limit", "48", "--with-corrections", "--json", env=env
+    )
+    assert again.returncode == 0, again.stderr[-2000:]
+    compared = json.loads(again.stdout)
+    assert set(compared["metrics_before"]) == set(compared["metrics"])
+    assert compared["train_sizes"]["corrections"] == 0
