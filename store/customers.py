@@ -169,13 +169,15 @@ def is_vip(customer: CustomerRow, vip_tiers: Collection[str], vip_min_value: flo
 
 
 def find_customer(session: so.Session, ref: str) -> CustomerRow:
-    """The customer a person means by `42`, `@handle` (X), `u/name` (Reddit) or a CRM id.
+    """The customer a person means by `42`, `@handle` (X), `u/name` (Reddit), a CRM id or `crm:ID`.
 
     Raises CustomerNotFoundError, naming the survivor when the id was merged away.
     """
     ref = ref.strip()
     customer: CustomerRow | None = None
-    if ref.isdigit():
+    if ref.startswith("crm:"):  # for CRM ids that look like Hark ids
+        customer = session.scalar(sa.select(CustomerRow).where(CustomerRow.external_crm_id == ref[4:]))
+    elif ref.isdigit():
         customer = session.get(CustomerRow, int(ref))
         if customer is None:
             survivor = merged_into(session, int(ref))

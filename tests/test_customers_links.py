@@ -201,6 +201,8 @@ def test_a_lookup_by_unknown_reference_says_what_it_accepts(crm: Sessions) -> No
         find_customer(session, "nobody")
     with crm() as session, pytest.raises(LookupError, match="no reddit account"):
         find_identity(session, "u/nobody")
+    with crm() as session:
+        assert find_customer(session, "crm:C-2").id == find_customer(session, "C-2").id
 
 
 def test_an_author_without_profile_data_gets_no_suggestion(crm: Sessions, app_config: AppConfig) -> None:
