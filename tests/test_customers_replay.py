@@ -31,6 +31,7 @@ from store.db import Sessions, make_engine, make_sessions, upgrade
 from store.models import AuditLogRow, Base, CustomerRow, IdentityRow, MentionRow
 from store.privacy import forget_customer, forget_mention
 from store.profiles import customer_view
+from store.replies import queue_reply
 from store.status import pipeline_status
 from tests.conftest import PG_ENV, REPO
 from tests.fakes import RecordingQueue, RecordingReplier
@@ -172,13 +173,24 @@ def test_forgetting_a_person_leaves_no_trace_and_keeps_the_counts(replayed: Sess
         keep, other = find_customer(session, "@VoltVince").id, find_customer(session, "u/voltvince").id
         merge_customers(session, keep, other, actor="tester")
     with replayed() as session:
-        before = pipeline_status(session, [])
         identities = session.scalars(sa.select(IdentityRow).where(IdentityRow.customer_id == keep)).all()
         mentions = session.scalars(sa.select(MentionRow).where(MentionRow.customer_id == keep)).all()
         needles = {i.handle for i in identities} | {i.platform_user_id or "" for i in identities}
         needles |= {i.display_name or "" for i in identities} | {m.text for m in mentions}
         needles |= {m.text.split("\n\n")[0] for m in mentions if m.platform == "reddit" and m.kind == "post"}
     assert len(mentions) >= 6
+    with replayed.begin() as session:  # traces other stages leave: a reply, a note in the audit log
+        target = session.get_one(MentionRow, mentions[0].id)
+        assert queue_reply(session, target, f"Hi @{target.author_handle}!", template=None, status="draft")
+        detail = {
+            "note": f"{target.author_handle} wrote: {target.text}",
+            "by": {"user": target.author_user_id},
+        }
+        session.add(
+            AuditLogRow(at=AS_OF, actor="slack:U1", action="relabel", subject="mention:1", detail=detail)
+        )
+    with replayed() as session:
+        before = pipeline_status(session, [])
     with replayed.begin() as session:
         forget_customer(session, keep, actor="dpo")
     with replayed() as session:
