@@ -231,9 +231,16 @@ def test_a_forgotten_crm_customer_is_not_imported_again(replayed: Sessions, cfg:
 
 def test_a_post_deleted_upstream_is_erased_everywhere(replayed: Sessions) -> None:
     with replayed() as session:
-        post = session.scalars(
-            sa.select(MentionRow).where(MentionRow.platform == "reddit", MentionRow.kind == "post").limit(1)
-        ).one()
+        commented = sa.select(MentionRow.conversation_id).where(MentionRow.kind == "comment")
+        post = next(  # a post with comments under it, whose title JSON stores as written
+            row
+            for row in session.scalars(
+                sa.select(MentionRow)
+                .where(MentionRow.kind == "post", MentionRow.external_id.in_(commented))
+                .order_by(MentionRow.id)
+            )
+            if row.platform == "reddit" and row.text.split("\n\n")[0].isascii()
+        )
         title = post.text.split("\n\n")[0]
         quoted = session.scalar(
             sa.select(sa.func.count())
