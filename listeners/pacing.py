@@ -25,10 +25,10 @@ class Quota:
         only the reserve is left: used fully, never exceeded.
         """
         now = now or datetime.now(UTC)
+        if self.remaining <= RESERVE:  # a reset "0 s" away is rounded down: it may still be ahead
+            return max(self.reset_at, now) + timedelta(seconds=RESET_MARGIN_S)
         if self.reset_at <= now:
             return None
-        if self.remaining <= RESERVE:
-            return self.reset_at + timedelta(seconds=RESET_MARGIN_S)
         if self.limit is None or self.remaining < self.limit * SPREAD_BELOW:
             return now + (self.reset_at - now) / (self.remaining - RESERVE)
         return None

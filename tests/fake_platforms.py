@@ -16,6 +16,7 @@ import base64
 import json
 import os
 import random
+import re
 import socket
 import sqlite3
 import subprocess
@@ -398,6 +399,7 @@ class FakeReddit(FakeServer):
         self.window = RateWindow(limit, window_s)
         self.feeds: dict[str, list[dict[str, Any]]] = {}  # path -> things, oldest first
         self.access_token = "fake-access-token"
+        self.refuse_tokens = False  # a revoked app: tokens are issued, listings answer 401
         self._next_id = {"t1": 36**5, "t3": 36**4}
 
     def _thing(self, kind: str, created: datetime, sub: str, n: int, text: str) -> dict[str, Any]:
@@ -490,7 +492,7 @@ class FakeReddit(FakeServer):
                     }
                 ),
             )
-        if headers.get("Authorization") != f"bearer {self.access_token}":
+        if self.refuse_tokens or headers.get("Authorization") != f"bearer {self.access_token}":
             return Reply(
                 401,
                 j({"message": "Unauthorized", "error": 401}),
@@ -540,7 +542,9 @@ class FakeReddit(FakeServer):
             return sorted(
                 (t for t in found if q in t["data"]["title"].lower()), key=lambda t: t["data"]["created_utc"]
             )
-        return self.feeds.get(path)
+        if path == "/message/mentions" or re.fullmatch(r"/r/\w+/(new|comments)", path):
+            return self.feeds.get(path, [])
+        return None
 
 
 # ------------------------------------------------------------------------------------- benchmark
