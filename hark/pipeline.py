@@ -23,6 +23,7 @@ from responders.templates import ReplyTemplates
 from store.cases import mark_first_response, open_case
 from store.customers import FORGOTTEN, is_vip, resolve_identity, suggest_links
 from store.health import record_success
+from store.labels import Labels, effective_labels
 from store.leads import products_named, record_buying_signal
 from store.mentions import add_mentions, load_cursor, save_cursor, to_mention
 from store.models import CaseRow, ClassificationRow, CustomerRow, MentionRow, ReplyRow
@@ -134,19 +135,15 @@ def classify_pending(sessions: Sessions, classifier: Classifier, limit: int) -> 
     return len(records)
 
 
-def latest_classification(session: so.Session, mention_id: int) -> ClassificationRow:
-    row = session.scalar(
-        sa.select(ClassificationRow)
-        .where(ClassificationRow.mention_id == mention_id)
-        .order_by(ClassificationRow.id.desc())
-        .limit(1)
-    )
-    if row is None:
+def current_labels(session: so.Session, mention_id: int) -> Labels:
+    """The newest model labels with people's corrections applied: corrections win."""
+    labels = effective_labels(session, mention_id)
+    if labels is None:
         raise LookupError(f"mention {mention_id} is marked classified but has no classification")
-    return row
+    return labels
 
 
-def _wants_customer(label: ClassificationRow) -> bool:
+def _wants_customer(label: Labels) -> bool:
     return label.relevant and label.intent != "spam"
 
 
@@ -161,14 +158,14 @@ def link_pending(sessions: Sessions, cfg: AppConfig, limit: int) -> int:
             .limit(limit)
         ).all()
         for row in rows:
-            label = latest_classification(session, row.id)
+            label = current_labels(session, row.id)
             if _wants_customer(label):
                 _link_one(session, cfg, row, label)
             row.linked_at = now
         return len(rows)
 
 
-def _link_one(session: so.Session, cfg: AppConfig, row: MentionRow, label: ClassificationRow) -> None:
+def _link_one(session: so.Session, cfg: AppConfig, row: MentionRow, label: Labels) -> None:
     if row.author_user_id == FORGOTTEN:  # erased before it was linked: there is nobody to link
         return
     author = to_mention(row).author
@@ -235,7 +232,7 @@ def route_pending(sessions: Sessions, routing: Routing, limit: int) -> int:
         ).all()
         now = datetime.now(UTC)
         for row in rows:
-            label = latest_classification(session, row.id)
+            label = current_labels(session, row.id)
             customer = session.get(CustomerRow, row.customer_id) if row.customer_id else None
             vip = customer is not None and is_vip(
                 customer, routing.cfg.customers.vip_tiers, routing.cfg.customers.vip_min_lifetime_value
@@ -249,7 +246,10 @@ def route_pending(sessions: Sessions, routing: Routing, limit: int) -> int:
                     relevant=label.relevant,
                     needs_reply=label.needs_reply,
                     vip=vip,
-                    priority=label.priority,
+                    # the case's priority carries the customer's segment boosts
+                    priority=session.get_one(CaseRow, row.case_id).priority
+                    if row.case_id
+                    else label.priority,
                 ),
             )
             if decision.action == "auto_reply":
@@ -292,7 +292,7 @@ def _auto_reply(
         customer_name=(customer.name if customer else "") or "",
         brand=routing.cfg.brand.name,
         platform=row.platform,
-        intent=latest_classification(session, row.id).intent,
+        intent=current_labels(session, row.id).intent,
     )
     queue_reply(session, row, text, template=decision.template, status="approved", approved_by="auto")
     return decision
@@ -303,7 +303,7 @@ def _card(
     *,
     routing: Routing,
     row: MentionRow,
-    label: ClassificationRow,
+    label: Labels,
     customer: CustomerRow | None,
     decision: Decision,
 ) -> QueueCard:

@@ -32,6 +32,7 @@ class Labels:
     priority: int
     model_version: str
     corrected: tuple[str, ...]  # the fields a person changed
+    intent_scores: dict[str, float]  # the model's, even where a person corrected the intent
 
 
 def record_correction(
@@ -92,7 +93,11 @@ def effective_labels(session: so.Session, mention_id: int) -> Labels | None:
         "relevant": fixes["relevant"] == "true" if "relevant" in fixes else model.relevant,
     }
     return Labels(
-        priority=model.priority, model_version=model.model_version, corrected=tuple(sorted(fixes)), **values
+        priority=model.priority,
+        model_version=model.model_version,
+        corrected=tuple(sorted(fixes)),
+        intent_scores={str(k): float(v) for k, v in model.intent_scores.items()},
+        **values,
     )
 
 
