@@ -180,29 +180,14 @@ def classify(
     as_json: JsonOption = False,
 ) -> None:
     """Classify texts with the configured model and print the labels."""
-    from datetime import UTC, datetime  # noqa: PLC0415
-
+    from classifiers.evaluation import as_mentions  # noqa: PLC0415
     from classifiers.registry import build_classifier  # noqa: PLC0415
     from hark.config import config_path, load_config  # noqa: PLC0415
-    from hark.records import Author, Mention  # noqa: PLC0415
     from hark.runtime import relevance_rules  # noqa: PLC0415
 
     cfg = load_config(config_path(config))
     classifier = build_classifier(cfg.classifier, relevance_rules(cfg))
-    now = datetime.now(UTC)
-    mentions = [
-        Mention(
-            platform="x",
-            external_id=str(i),
-            source="cli",
-            kind="post",
-            text=text,
-            url="",
-            created_at=now,
-            author=Author(platform="x", user_id="cli", handle="cli"),
-        )
-        for i, text in enumerate(texts)
-    ]
+    mentions = as_mentions(texts)
     for text, label in zip(texts, classifier.classify(mentions), strict=True):
         document = {
             "text": text,

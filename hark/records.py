@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 Platform = Literal["x", "reddit"]
 MentionKind = Literal["post", "reply", "quote", "comment"]
@@ -20,17 +20,8 @@ Intent = Literal[
     "spam",
     "other",
 ]
-SENTIMENTS: tuple[Sentiment, ...] = ("negative", "neutral", "positive")
-INTENTS: tuple[Intent, ...] = (
-    "complaint",
-    "support_question",
-    "purchase_intent",
-    "praise",
-    "feature_request",
-    "churn_risk",
-    "spam",
-    "other",
-)
+SENTIMENTS: tuple[Sentiment, ...] = get_args(Sentiment)
+INTENTS: tuple[Intent, ...] = get_args(Intent)
 
 
 def _require_aware(value: datetime, name: str) -> None:

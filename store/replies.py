@@ -47,37 +47,33 @@ def queue_reply(
     return True
 
 
+LIVE_STATES = ("draft", "approved", "sending", "sent")  # replies that count against the caps
+
+
+def _count_live_replies(session: so.Session, *conditions: sa.ColumnElement[bool]) -> int:
+    stmt = (
+        sa.select(sa.func.count())
+        .select_from(ReplyRow)
+        .join(MentionRow, MentionRow.id == ReplyRow.mention_id)
+        .where(ReplyRow.status.in_(LIVE_STATES), *conditions)
+    )
+    return session.scalar(stmt) or 0
+
+
 def replies_to_author_since(session: so.Session, platform: str, author_user_id: str, since: datetime) -> int:
     """Replies queued or sent to one author since a moment: the per-author cap counts these."""
-    return (
-        session.scalar(
-            sa.select(sa.func.count())
-            .select_from(ReplyRow)
-            .join(MentionRow, MentionRow.id == ReplyRow.mention_id)
-            .where(
-                MentionRow.platform == platform,
-                MentionRow.author_user_id == author_user_id,
-                ReplyRow.created_at >= since,
-                ReplyRow.status.in_(("approved", "sending", "sent", "draft")),
-            )
-        )
-        or 0
+    return _count_live_replies(
+        session,
+        MentionRow.platform == platform,
+        MentionRow.author_user_id == author_user_id,
+        ReplyRow.created_at >= since,
     )
 
 
 def replies_in_thread(session: so.Session, platform: str, conversation_id: str) -> int:
-    return (
-        session.scalar(
-            sa.select(sa.func.count())
-            .select_from(ReplyRow)
-            .join(MentionRow, MentionRow.id == ReplyRow.mention_id)
-            .where(
-                MentionRow.platform == platform,
-                MentionRow.conversation_id == conversation_id,
-                ReplyRow.status.in_(("approved", "sending", "sent", "draft")),
-            )
-        )
-        or 0
+    """Replies queued or sent anywhere in one conversation: the per-thread cap counts these."""
+    return _count_live_replies(
+        session, MentionRow.platform == platform, MentionRow.conversation_id == conversation_id
     )
 
 
