@@ -76,4 +76,4 @@ def test_classify_cli_prints_one_json_object_per_text() -> None:
     assert rows[0]["sentiment"] == "negative"
     assert rows[1]["sentiment"] == "positive"
     assert rows[1]["intent"] == "praise"
-    assert all(r["relevant"] and r["model_version"].startswith("hark-minilm-heads-") for r in rows)
+    assert all(r["relevant"] and r["model_version"].startswith("hark-minilm-") for r in rows)
