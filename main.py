@@ -329,6 +329,9 @@ cli.add_typer(bench_cli, name="bench")
 def bench_classify(
     n: Annotated[int, typer.Option("--n", min=1, help="mentions to classify")] = 2000,
     baseline_n: Annotated[int, typer.Option(min=1, help="mentions for the slow baseline")] = 300,
+    texts: Annotated[
+        Path | None, typer.Option(help="a labelled file whose texts to use (default: the replay samples)")
+    ] = None,
     config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -348,7 +351,13 @@ def bench_classify(
         adapter_scale=float(meta.get("adapter_scale", 1.0)),
         quantize=False,
     )
-    result = bench(classifier, baseline, heads, n, min(n, baseline_n))
+    corpus = None
+    if texts is not None:
+        from classifiers.datasets import read_labelled  # noqa: PLC0415
+
+        corpus = [e.text for e in read_labelled(texts)]
+    result = bench(classifier, baseline, heads, n=n, baseline_n=min(n, baseline_n), corpus=corpus)
+    result["texts"] = str(texts) if texts is not None else "samples/"
     if as_json:
         emit_json(result)
     else:

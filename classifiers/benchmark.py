@@ -54,9 +54,16 @@ def time_naive(encoder: SentenceEncoder, heads: dict[str, Head], texts: Sequence
 
 
 def bench(
-    classifier: Classifier, baseline: SentenceEncoder, heads: dict[str, Head], n: int, baseline_n: int
+    classifier: Classifier,
+    baseline: SentenceEncoder,
+    heads: dict[str, Head],
+    *,
+    n: int,
+    baseline_n: int,
+    corpus: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    texts = sample_texts(n)
+    """Time both on the same texts: `corpus` repeated to n, or the replay samples by default."""
+    texts = [corpus[i % len(corpus)] for i in range(n)] if corpus else sample_texts(n)
     classifier.classify(as_mentions(texts[:32]))  # warm-up: first calls allocate
     ours = time_classifier(classifier, texts)
     rss = peak_rss_mb()  # before the baseline model adds its own memory
