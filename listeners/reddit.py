@@ -68,6 +68,22 @@ class Feed:
     params: Mapping[str, str | int]
 
 
+def make_reddit(cfg: RedditListenerConfig, credentials: dict[str, str | None]) -> praw.Reddit:
+    """A praw client from explicit arguments only: no praw.ini, no praw_* environment variables."""
+    return praw.Reddit(
+        client_id=credentials["REDDIT_CLIENT_ID"],
+        client_secret=credentials["REDDIT_CLIENT_SECRET"],
+        username=credentials.get("REDDIT_USERNAME"),
+        password=credentials.get("REDDIT_PASSWORD"),
+        user_agent=credentials["REDDIT_USER_AGENT"],
+        oauth_url=cfg.oauth_url.rstrip("/"),
+        reddit_url=cfg.reddit_url.rstrip("/"),
+        timeout=cfg.timeout_s,
+        check_for_updates=False,
+        check_for_async=False,
+    )
+
+
 class RedditListener:
     """One listing page per fetch, feed after feed; the cursor keeps each feed's newest seen item.
 
@@ -98,18 +114,7 @@ class RedditListener:
             raise ConfigError(f"sources.{cfg.name}: {', '.join(missing)} not set")
         if not cfg.subreddits and not cfg.search and not cfg.inbox_mentions:
             raise ConfigError(f"sources.{cfg.name}: name subreddits, a search or inbox_mentions")
-        reddit = praw.Reddit(
-            client_id=credentials["REDDIT_CLIENT_ID"],
-            client_secret=credentials["REDDIT_CLIENT_SECRET"],
-            username=credentials.get("REDDIT_USERNAME"),
-            password=credentials.get("REDDIT_PASSWORD"),
-            user_agent=credentials["REDDIT_USER_AGENT"],
-            oauth_url=cfg.oauth_url.rstrip("/"),
-            reddit_url=cfg.reddit_url.rstrip("/"),
-            timeout=cfg.timeout_s,
-            check_for_updates=False,
-            check_for_async=False,
-        )
+        reddit = make_reddit(cfg, credentials)
         return cls(reddit, cfg, brand_accounts=brand_accounts)
 
     def feeds(self) -> list[Feed]:

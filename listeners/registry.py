@@ -16,6 +16,17 @@ def _secret(value: object) -> str | None:
     return str(get()) if get is not None else (str(value) if value else None)
 
 
+def reddit_credentials(secrets: Secrets) -> dict[str, str | None]:
+    """The REDDIT_* environment variables, by name, for praw."""
+    return {
+        "REDDIT_CLIENT_ID": _secret(secrets.reddit_client_id),
+        "REDDIT_CLIENT_SECRET": _secret(secrets.reddit_client_secret),
+        "REDDIT_USERNAME": secrets.reddit_username,
+        "REDDIT_PASSWORD": _secret(secrets.reddit_password),
+        "REDDIT_USER_AGENT": secrets.reddit_user_agent,
+    }
+
+
 def build_listener(cfg: ListenerConfig, app: AppConfig, secrets: Secrets) -> Listener:
     """Return the listener that cfg.type names, behind the source's mention filters.
 
@@ -51,13 +62,8 @@ def _build_platform_listener(cfg: ListenerConfig, app: AppConfig, secrets: Secre
         case RedditListenerConfig():
             from listeners.reddit import RedditListener
 
-            credentials = {
-                "REDDIT_CLIENT_ID": _secret(secrets.reddit_client_id),
-                "REDDIT_CLIENT_SECRET": _secret(secrets.reddit_client_secret),
-                "REDDIT_USERNAME": secrets.reddit_username,
-                "REDDIT_PASSWORD": _secret(secrets.reddit_password),
-                "REDDIT_USER_AGENT": secrets.reddit_user_agent,
-            }
-            return RedditListener.from_config(cfg, credentials, brand_accounts=brand.reddit_accounts)
+            return RedditListener.from_config(
+                cfg, reddit_credentials(secrets), brand_accounts=brand.reddit_accounts
+            )
         case _:
             assert_never(cfg)

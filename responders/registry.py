@@ -58,11 +58,15 @@ def build_reply_responders(
         )
     reddit_sources = [s for s in app.sources if s.type == "reddit"]
     if reddit_sources:
-        from listeners.reddit import RedditListener
-        from listeners.registry import build_listener
+        from listeners.reddit import make_reddit
+        from listeners.registry import reddit_credentials
         from responders.reddit import RedditReplyResponder
 
-        listener = build_listener(reddit_sources[0], app, secrets)
-        assert isinstance(listener, RedditListener)  # noqa: S101  # built from a reddit source
-        out["reddit"] = RedditReplyResponder(listener.reddit)
+        credentials = reddit_credentials(secrets)
+        missing = [name for name, value in credentials.items() if not value]
+        if missing:  # posting needs the account's own login (script app), not only the app's
+            raise ConfigError(
+                f"replies are live (responders.replies.dry_run: false) but {', '.join(missing)} not set"
+            )
+        out["reddit"] = RedditReplyResponder(make_reddit(reddit_sources[0], credentials))
     return out
