@@ -49,7 +49,7 @@ def test_a_bad_value_names_the_key(tmp_path: Path) -> None:
 
 def test_a_token_pasted_into_the_file_is_rejected(tmp_path: Path) -> None:
     data = base()
-    data["slack_bot_token"] = "xoxb-not-a-real-token"
+    data["slack_bot_token"] = "xoxb-fake"
     with pytest.raises(ConfigError, match="slack_bot_token  Extra inputs are not permitted") as caught:
         load_config(write(tmp_path, data))
     assert "xoxb" not in str(caught.value)
