@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -26,6 +26,7 @@ class Labels:
     """The labels a mention carries now: the newest model output with every correction applied."""
 
     sentiment: str
+    sentiment_score: float  # the model's, for its own sentiment
     intent: str
     needs_reply: bool
     relevant: bool
@@ -75,6 +76,41 @@ def _corrections(session: so.Session, mention_id: int) -> dict[str, str]:
     return {row.field: row.new_value for row in rows}  # later corrections overwrite earlier ones
 
 
+def labels_for(session: so.Session, mention_ids: Collection[int]) -> dict[int, Labels]:
+    """Labels of many mentions in two queries; unclassified mentions are left out."""
+    if not mention_ids:
+        return {}
+    latest: dict[int, ClassificationRow] = {}
+    for row in session.scalars(
+        sa.select(ClassificationRow)
+        .where(ClassificationRow.mention_id.in_(mention_ids))
+        .order_by(ClassificationRow.id)
+    ):
+        latest[row.mention_id] = row  # ordered by id: the newest model output wins
+    fixes: dict[int, dict[str, str]] = {}
+    for correction in session.scalars(
+        sa.select(LabelCorrectionRow)
+        .where(LabelCorrectionRow.mention_id.in_(mention_ids))
+        .order_by(LabelCorrectionRow.id)
+    ):
+        fixes.setdefault(correction.mention_id, {})[correction.field] = correction.new_value
+    return {mention_id: _apply(model, fixes.get(mention_id, {})) for mention_id, model in latest.items()}
+
+
+def _apply(model: ClassificationRow, fixes: dict[str, str]) -> Labels:
+    return Labels(
+        sentiment=fixes.get("sentiment", model.sentiment),
+        sentiment_score=model.sentiment_score,
+        intent=fixes.get("intent", model.intent),
+        needs_reply=fixes["needs_reply"] == "true" if "needs_reply" in fixes else model.needs_reply,
+        relevant=fixes["relevant"] == "true" if "relevant" in fixes else model.relevant,
+        priority=model.priority,
+        model_version=model.model_version,
+        corrected=tuple(sorted(fixes)),
+        intent_scores={str(k): float(v) for k, v in model.intent_scores.items()},
+    )
+
+
 def effective_labels(session: so.Session, mention_id: int) -> Labels | None:
     """None when the mention has not been classified yet."""
     model = session.scalar(
@@ -83,22 +119,7 @@ def effective_labels(session: so.Session, mention_id: int) -> Labels | None:
         .order_by(ClassificationRow.id.desc())
         .limit(1)
     )
-    if model is None:
-        return None
-    fixes = _corrections(session, mention_id)
-    values: dict[str, Any] = {
-        "sentiment": fixes.get("sentiment", model.sentiment),
-        "intent": fixes.get("intent", model.intent),
-        "needs_reply": fixes["needs_reply"] == "true" if "needs_reply" in fixes else model.needs_reply,
-        "relevant": fixes["relevant"] == "true" if "relevant" in fixes else model.relevant,
-    }
-    return Labels(
-        priority=model.priority,
-        model_version=model.model_version,
-        corrected=tuple(sorted(fixes)),
-        intent_scores={str(k): float(v) for k, v in model.intent_scores.items()},
-        **values,
-    )
+    return None if model is None else _apply(model, _corrections(session, mention_id))
 
 
 def corrected_texts(session: so.Session) -> list[tuple[str, dict[str, str]]]:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,6 +11,8 @@ import sqlalchemy.orm as so
 
 from hark.config import CustomersConfig, Segment
 from store.customers import is_vip, merged_ids
+from store.labels import Labels as Label
+from store.labels import labels_for
 from store.models import (
     AuditLogRow,
     CaseRow,
@@ -26,54 +27,6 @@ from store.models import (
 )
 
 COMPLAINT_INTENTS = ("complaint", "churn_risk")
-
-
-@dataclass(frozen=True)
-class Label:
-    """A mention's labels as the team sees them: the latest model output, then human corrections."""
-
-    sentiment: str
-    sentiment_score: float
-    intent: str
-    relevant: bool
-    needs_reply: bool
-    priority: int
-    model_version: str
-    corrected: tuple[str, ...]  # fields a person changed
-
-
-def labels_for(session: so.Session, mention_ids: Collection[int]) -> dict[int, Label]:
-    """Labels of the given mentions; unclassified mentions are left out."""
-    if not mention_ids:
-        return {}
-    latest: dict[int, ClassificationRow] = {}
-    for row in session.scalars(
-        sa.select(ClassificationRow)
-        .where(ClassificationRow.mention_id.in_(mention_ids))
-        .order_by(ClassificationRow.id)
-    ):
-        latest[row.mention_id] = row
-    fixes: dict[int, dict[str, str]] = {}
-    for correction in session.scalars(
-        sa.select(LabelCorrectionRow)
-        .where(LabelCorrectionRow.mention_id.in_(mention_ids))
-        .order_by(LabelCorrectionRow.id)
-    ):
-        fixes.setdefault(correction.mention_id, {})[correction.field] = correction.new_value
-    out = {}
-    for mention_id, row in latest.items():
-        fix = fixes.get(mention_id, {})
-        out[mention_id] = Label(
-            sentiment=fix.get("sentiment", row.sentiment),
-            sentiment_score=row.sentiment_score,
-            intent=fix.get("intent", row.intent),
-            relevant=fix.get("relevant", str(row.relevant)).lower() in ("true", "1", "yes"),
-            needs_reply=fix.get("needs_reply", str(row.needs_reply)).lower() in ("true", "1", "yes"),
-            priority=row.priority,
-            model_version=row.model_version,
-            corrected=tuple(sorted(fix)),
-        )
-    return out
 
 
 def net_sentiment(labels: Iterable[Label]) -> tuple[float | None, int]:
