@@ -193,21 +193,14 @@ def _link_one(session: so.Session, cfg: AppConfig, row: MentionRow, label: Label
             sla=timedelta(minutes=minutes) if label.needs_reply else None,
         )
         row.case_id = case.id
-    if label.intent == "purchase_intent":
-        _update_lead(
+    if label.intent == "purchase_intent":  # one open lead per customer; a new signal raises its score
+        record_buying_signal(
             session,
             customer.id,
             row.id,
             float(label.intent_scores.get("purchase_intent", 0.0)),
             products_named(row.text, cfg.customers.products),
         )
-
-
-def _update_lead(
-    session: so.Session, customer_id: int, mention_id: int, score: float, products: Sequence[str] = ()
-) -> None:
-    """One open lead per customer: a new buying signal raises its score instead of adding a lead."""
-    record_buying_signal(session, customer_id, mention_id, score, products)
 
 
 @dataclass(frozen=True)
