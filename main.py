@@ -124,6 +124,10 @@ def train(
         str, typer.Option(help="lora (fine-tune adapters) or frozen (linear heads only)")
     ] = "lora",
     epochs: Annotated[int, typer.Option(min=1, help="passes over the data (lora)")] = 2,
+    layers: Annotated[
+        int | None,
+        typer.Option(min=1, help="keep the first N encoder layers (lora; faster)"),
+    ] = None,
     with_corrections: Annotated[
         bool, typer.Option("--with-corrections", help="add the team's label corrections from the database")
     ] = False,
@@ -160,7 +164,7 @@ def train(
             out,
             resolve_model_path(model),
             method=method,
-            settings=FinetuneSettings(epochs=epochs),
+            settings=FinetuneSettings(epochs=epochs, layers=layers),
             extra=extra,
             compare_with_current=with_corrections,
             limit=limit,
@@ -350,6 +354,7 @@ def bench_classify(
         adapter=adapter,
         adapter_scale=float(meta.get("adapter_scale", 1.0)),
         quantize=False,
+        layers=meta.get("layers"),
     )
     corpus = None
     if texts is not None:

@@ -14,7 +14,7 @@ from transformers import AutoModel, AutoTokenizer
 
 from classifiers.datasets import Example
 from classifiers.heads import Head
-from classifiers.lora import adapter_tensors, inject
+from classifiers.lora import adapter_tensors, inject, keep_layers
 from hark.records import INTENTS, SENTIMENTS
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,7 @@ class FinetuneSettings:
     dropout: float = 0.1
     max_length: int = 64
     seed: int = 13
+    layers: int | None = None  # keep only the first N encoder layers (faster inference); None keeps all
 
     @property
     def scale(self) -> float:
@@ -77,6 +78,8 @@ def finetune(
     rng = random.Random(settings.seed)  # noqa: S311  # shuffling, not secrets
     tokenizer = AutoTokenizer.from_pretrained(model_path)  # type: ignore[no-untyped-call]  # untyped SDK
     model = AutoModel.from_pretrained(model_path)
+    if settings.layers is not None:
+        keep_layers(model, settings.layers)
     wrapped = inject(model, rank=settings.rank, alpha=settings.alpha, dropout=settings.dropout)
     hidden = int(model.config.hidden_size)
     heads = nn.ModuleDict({task: nn.Linear(hidden, len(labels)) for task, labels in TASKS.items()})

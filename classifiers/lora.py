@@ -46,6 +46,15 @@ def _layers(model: nn.Module) -> Iterable[tuple[int, nn.Module]]:
     return enumerate(layers)
 
 
+def keep_layers(model: nn.Module, count: int) -> None:
+    """Drop every encoder layer above the first `count`: a shallower encoder is proportionally faster."""
+    layers = [layer for _, layer in _layers(model)]
+    if not 1 <= count <= len(layers):
+        raise ValueError(f"the encoder has {len(layers)} layers; cannot keep {count}")
+    model.encoder.layer = nn.ModuleList(layers[:count])  # type: ignore[union-attr]  # checked by _layers
+    model.config.num_hidden_layers = count  # type: ignore[union-attr]  # BERT-family config
+
+
 def _parent(module: nn.Module, path: str) -> tuple[nn.Module, str]:
     *parents, leaf = path.split(".")
     for name in parents:

@@ -204,6 +204,7 @@ def score_current(
         adapter=adapter,
         adapter_scale=float(meta.get("adapter_scale", 1.0)),
         quantize=adapter is not None,
+        layers=meta.get("layers"),
     )
     return score_held_out(data, encoder, heads)
 
@@ -254,6 +255,7 @@ def train(
         result = finetune(model_path, merge_examples(data), settings, progress)
         heads = result.heads
         meta.update(
+            layers=settings.layers,
             normalize=False,
             adapter_scale=result.adapter_scale,
             finetune={**asdict(settings), "steps": result.steps},
@@ -267,6 +269,7 @@ def train(
             adapter=result.adapter,
             adapter_scale=result.adapter_scale,
             quantize=True,
+            layers=settings.layers,
         )
     else:
         raise DatasetError(f"unknown training method {method!r} (lora or frozen)")

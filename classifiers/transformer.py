@@ -13,7 +13,7 @@ from transformers import AutoModel, AutoTokenizer
 from classifiers.config import ClassifierConfig
 from classifiers.heads import HEADS_FILE, Head, load_heads
 from classifiers.language import detect_language
-from classifiers.lora import merge
+from classifiers.lora import keep_layers, merge
 from classifiers.relevance import RelevanceRules
 from classifiers.scoring import REPLY_INTENTS, base_priority, rule_intent
 from hark.errors import ConfigError
@@ -46,15 +46,20 @@ class SentenceEncoder:
         adapter: dict[str, torch.Tensor] | None = None,
         adapter_scale: float = 1.0,
         quantize: bool = False,
+        layers: int | None = None,
     ) -> None:
         try:
             self._tokenizer = AutoTokenizer.from_pretrained(model_path)  # type: ignore[no-untyped-call]  # untyped SDK
-            model = AutoModel.from_pretrained(model_path).eval()
+            # eager attention: at tweet lengths it is faster on CPU than the fused kernel with a padding mask
+            model = AutoModel.from_pretrained(model_path, attn_implementation="eager").eval()
         except (OSError, ValueError) as err:
             raise ConfigError(f"classifier.model: cannot load {model_path!r} offline: {err}") from err
-        if adapter is not None:
+        if layers is not None or adapter is not None:
             try:
-                merge(model, adapter, scale=adapter_scale)
+                if layers is not None:
+                    keep_layers(model, layers)
+                if adapter is not None:
+                    merge(model, adapter, scale=adapter_scale)
             except (ValueError, AttributeError, KeyError) as err:
                 raise ConfigError(
                     f"classifier.heads: the adapter does not fit {model_path!r}: {err}"
@@ -141,6 +146,7 @@ class TransformerClassifier:
             adapter=adapter,
             adapter_scale=float(meta.get("adapter_scale", 1.0)),
             quantize=cfg.quantize,
+            layers=meta.get("layers"),
         )
         version = f"{meta.get('name', 'hark-heads')}-{digest}"
         return cls(encoder, heads, version, relevance=relevance, cfg=cfg)

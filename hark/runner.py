@@ -246,5 +246,11 @@ def run_forever(runtime: Runtime) -> None:
 
     signal.signal(signal.SIGTERM, shut_down)
     signal.signal(signal.SIGINT, shut_down)
+    if runtime.slack_app is not None:
+        runtime.slack_app.start()
     log.info("scheduler_started sources=%d", len(runtime.listeners))
-    scheduler.start()  # blocks until shut_down; the pool's threads are joined before the process exits
+    try:
+        scheduler.start()  # blocks until shut_down; the pool's threads are joined before the process exits
+    finally:
+        if runtime.slack_app is not None:
+            runtime.slack_app.stop()

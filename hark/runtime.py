@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from rich.console import Console
@@ -18,10 +19,13 @@ from hark.pipeline import Routing, Sessions
 from listeners.base import Listener
 from listeners.registry import build_listener
 from responders.base import ReplyResponder
-from responders.registry import build_queue_responder, build_reply_responders
+from responders.registry import build_queue_responder, build_reply_responders, build_slack_app_server
 from responders.templates import ReplyTemplates
 from store.customers import import_customers_csv
 from store.db import make_engine, make_sessions, upgrade
+
+if TYPE_CHECKING:
+    from responders.slack_app import SlackAppServer
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +53,7 @@ class Runtime:
     classifier: Classifier
     routing: Routing
     repliers: Mapping[str, ReplyResponder]
+    slack_app: SlackAppServer | None = None  # card menus; started by `hark run`, not by `--once`
 
 
 def relevance_rules(cfg: AppConfig) -> RelevanceRules:
@@ -91,4 +96,5 @@ def build(cfg: AppConfig, secrets: Secrets, console: Console | None = None) -> R
         classifier=classifier,
         routing=Routing(cfg=cfg, templates=templates, queue=queue, own=own),
         repliers=repliers,
+        slack_app=build_slack_app_server(cfg, secrets, db.sessions),
     )

@@ -61,6 +61,10 @@ class QueueConfig(BaseModel):
     channel: str = "#hark-queue"
     escalation_channel: str = "#hark-escalations"
     slack_base_url: str = "https://slack.com/api/"
+    # The Slack app (card menus) answers over Socket Mode when SLACK_APP_TOKEN is set; otherwise, with
+    # SLACK_SIGNING_SECRET, on http://host:port/slack/events (put a TLS proxy in front of it)
+    slack_http_host: str = "127.0.0.1"
+    slack_http_port: int = Field(default=3000, ge=0, le=65535)
 
 
 class RepliesConfig(BaseModel):

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+from typing import TYPE_CHECKING
+
 from rich.console import Console
 
 from hark.config import AppConfig, Secrets
 from hark.errors import ConfigError
 from responders.base import QueueResponder, ReplyResponder
+from store.db import Sessions
+
+if TYPE_CHECKING:
+    from responders.slack_app import SlackAppServer
+
+log = logging.getLogger(__name__)
 
 
 def build_queue_responder(app: AppConfig, secrets: Secrets, console: Console | None = None) -> QueueResponder:
@@ -23,6 +32,30 @@ def build_queue_responder(app: AppConfig, secrets: Secrets, console: Console | N
 
     return SlackQueueResponder.from_token(
         token, base_url=cfg.slack_base_url, channel=cfg.channel, escalation_channel=cfg.escalation_channel
+    )
+
+
+def build_slack_app_server(app: AppConfig, secrets: Secrets, sessions: Sessions) -> SlackAppServer | None:
+    """The Slack app, when cards go to Slack and Socket Mode or signed HTTP is configured."""
+    cfg = app.responders.queue
+    token = secrets.slack_bot_token.get_secret_value() if secrets.slack_bot_token else None
+    if not token or cfg.type == "console":
+        return None
+    app_token = secrets.slack_app_token.get_secret_value() if secrets.slack_app_token else None
+    signing = secrets.slack_signing_secret.get_secret_value() if secrets.slack_signing_secret else None
+    if not app_token and not signing:
+        log.warning("slack_app_disabled reason=neither SLACK_APP_TOKEN nor SLACK_SIGNING_SECRET is set")
+        return None
+    from slack_sdk import WebClient
+
+    from responders.slack_app import SlackAppServer, build_slack_app
+
+    client = WebClient(token=token, base_url=cfg.slack_base_url, timeout=10)
+    return SlackAppServer(
+        build_slack_app(client, sessions, signing_secret=signing),
+        app_token=app_token,
+        host=cfg.slack_http_host,
+        port=cfg.slack_http_port,
     )
 
 

@@ -10,13 +10,22 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from hark.errors import AuthError, PermanentError, TransientError
-from hark.records import QueueCard
+from hark.records import INTENTS, SENTIMENTS, QueueCard
 from responders.console import card_title
 
 log = logging.getLogger(__name__)
 
 AUTH_ERRORS = frozenset({"invalid_auth", "not_authed", "token_revoked", "account_inactive", "token_expired"})
 SECTION_LIMIT = 3000  # Slack rejects section text longer than this
+
+# The label menus on every card: field -> (placeholder, [(value, option text)]).
+# Each option's value is "<mention id>:<label>", so a click needs no lookup of the card.
+RELABEL_MENUS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
+    "sentiment": ("Sentiment", tuple((s, s.capitalize()) for s in SENTIMENTS)),
+    "intent": ("Intent", tuple((i, i.replace("_", " ").capitalize()) for i in INTENTS)),
+    "needs_reply": ("Reply?", (("true", "Needs a reply"), ("false", "No reply needed"))),
+    "relevant": ("About us?", (("true", "About us"), ("false", "Not about us"))),
+}
 
 
 def escape_mrkdwn(text: str) -> str:
@@ -55,7 +64,30 @@ def card_blocks(card: QueueCard) -> list[dict[str, Any]]:
                 },
             }
         )
+    blocks.append(relabel_block(card))
     return blocks
+
+
+def relabel_block(card: QueueCard) -> dict[str, Any]:
+    """One menu per correctable label; the model's sentiment and intent are preselected."""
+    current = {"sentiment": card.sentiment, "intent": card.intent}
+    elements = []
+    for field, (placeholder, choices) in RELABEL_MENUS.items():
+        options = [
+            {"text": {"type": "plain_text", "text": text}, "value": f"{card.mention_id}:{value}"}
+            for value, text in choices
+        ]
+        menu: dict[str, Any] = {
+            "type": "static_select",
+            "action_id": f"relabel_{field}",
+            "placeholder": {"type": "plain_text", "text": placeholder},
+            "options": options,
+        }
+        chosen = [o for o, (value, _) in zip(options, choices, strict=True) if value == current.get(field)]
+        if chosen:
+            menu["initial_option"] = chosen[0]
+        elements.append(menu)
+    return {"type": "actions", "block_id": f"relabel:{card.mention_id}", "elements": elements}
 
 
 def translate_slack_error(err: SlackApiError, what: str) -> Exception:

@@ -1,0 +1,122 @@
+"""The Slack app (slack-bolt): what the community team does on a queue card comes back to Hark here."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from store.db import Sessions
+from store.labels import record_correction
+
+log = logging.getLogger(__name__)
+
+RELABEL_ACTION = re.compile(r"^relabel_(sentiment|intent|needs_reply|relevant)$")
+
+
+def build_slack_app(client: WebClient, sessions: Sessions, *, signing_secret: str | None) -> App:
+    """A bolt App on our own WebClient. Without a signing secret it only serves Socket Mode.
+
+    process_before_response: the handler has finished (correction committed) when Slack gets the
+    answer; every handler is quick, so the 3 s limit is not at risk.
+    """
+    app = App(
+        client=client,
+        signing_secret=signing_secret,
+        request_verification_enabled=signing_secret is not None,
+        token_verification_enabled=False,  # the queue responder's startup check already called auth.test
+        process_before_response=True,
+    )
+    register_review_actions(app, sessions)
+    return app
+
+
+def parse_choice(value: str) -> tuple[int, str]:
+    """ "<mention id>:<label>" from a menu option; ValueError for anything else."""
+    mention, sep, label = value.partition(":")
+    if not sep or not mention.isdigit() or not label:
+        raise ValueError(f"unexpected menu value {value!r}")
+    return int(mention), label
+
+
+def register_review_actions(app: App, sessions: Sessions) -> None:
+    """Wire the card menus to Hark. Each callback acks first: Slack retries after 3 s."""
+
+    @app.action(RELABEL_ACTION)
+    def relabel(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+        ack()
+        field = str(action["action_id"]).removeprefix("relabel_")
+        user = body.get("user") or {}
+        user_id = str(user.get("id", ""))
+        who = str(user.get("username") or user.get("name") or user_id or "slack")
+        channel = str((body.get("channel") or {}).get("id", ""))
+        card_ts = (body.get("container") or {}).get("message_ts") or (body.get("message") or {}).get("ts")
+        try:
+            mention_id, value = parse_choice(str((action.get("selected_option") or {}).get("value", "")))
+            with sessions.begin() as session:
+                row = record_correction(session, mention_id, field, value, f"slack:{who}")
+                old, new = row.old_value, row.new_value
+        except ValueError as err:
+            log.warning("relabel_refused field=%s user=%s reason=%s", field, user_id, err)
+            _tell(client, channel, f"Hark could not relabel this post: {err}", user=user_id)
+            return
+        log.info("relabel_saved mention=%d field=%s old=%s new=%s by=%s", mention_id, field, old, new, who)
+        note = f"<@{user_id}> relabelled {field.replace('_', ' ')}: {old or 'none'} → {new}"
+        _tell(client, channel, note, thread=card_ts)
+
+
+def _tell(client: WebClient, channel: str, text: str, *, user: str = "", thread: str | None = None) -> None:
+    """A note in the card's thread, or only to one user; the correction is saved whether or not it posts."""
+    try:
+        if user:
+            client.chat_postEphemeral(channel=channel, user=user, text=text)
+        else:
+            client.chat_postMessage(channel=channel, text=text, thread_ts=thread)
+    except SlackApiError as err:
+        log.warning("slack_note_failed channel=%s error=%s", channel, err.response.get("error"))
+
+
+class SlackAppServer:
+    """Runs the app beside the scheduler: Socket Mode with an app token, else signed HTTP on host:port."""
+
+    def __init__(self, app: App, *, app_token: str | None, host: str, port: int) -> None:
+        self._app = app
+        self._app_token = app_token
+        self._host = host
+        self._port = port
+        self._stop: list[Any] = []
+        self.port = port  # the bound port once started (port 0 picks a free one)
+
+    def start(self) -> None:
+        if self._app_token:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler  # noqa: PLC0415  # Socket Mode only
+
+            socket = SocketModeHandler(self._app, self._app_token)
+            socket.connect()  # type: ignore[no-untyped-call]  # untyped in bolt; own threads, returns once connected
+            self._stop.append(socket.close)
+            log.info("slack_app_started mode=socket")
+            return
+        from wsgiref.simple_server import WSGIRequestHandler, make_server  # noqa: PLC0415
+
+        from slack_bolt.adapter.wsgi import SlackRequestHandler  # noqa: PLC0415
+
+        class QuietHandler(WSGIRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:  # the stdlib's signature
+                log.debug("slack_http %s", format % args)
+
+        handler = SlackRequestHandler(self._app)
+        server = make_server(self._host, self._port, handler, handler_class=QuietHandler)
+        threading.Thread(target=server.serve_forever, name="slack-http", daemon=True).start()
+        self._stop.append(server.server_close)
+        self._stop.append(server.shutdown)
+        self.port = server.server_port
+        log.info("slack_app_started mode=http address=%s:%d path=/slack/events", self._host, self.port)
+
+    def stop(self) -> None:
+        while self._stop:
+            self._stop.pop()()

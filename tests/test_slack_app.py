@@ -1,0 +1,177 @@
+"""The Slack app: signed block_actions from a card's menus, dispatched through the real slack-bolt App."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+import sqlalchemy as sa
+from pytest_httpserver import HTTPServer
+from slack_bolt import App, BoltRequest
+from slack_sdk import WebClient
+from slack_sdk.signature import SignatureVerifier
+
+from hark.ownership import OwnAccounts
+from hark.pipeline import classify_pending, poll_once
+from responders.slack import card_blocks
+from responders.slack_app import SlackAppServer, build_slack_app
+from store.db import Sessions
+from store.labels import effective_labels
+from store.models import LabelCorrectionRow, MentionRow
+from tests.builders import mention
+from tests.conftest import SHARED
+from tests.fakes import KeywordClassifier, ListListener
+from tests.slack_peer import slack_ok
+from tests.test_slack_queue import card, form
+
+SECRET = "test-signing-secret"  # a test value, not a credential
+CARD_TS = "1763000000.000100"
+
+
+@pytest.fixture
+def mention_id(sessions: Sessions) -> int:
+    poll_once(
+        ListListener("src", [mention(1, "@NimbusCycles I love it")]), sessions, OwnAccounts.build({}, ())
+    )
+    classify_pending(sessions, KeywordClassifier(), 10)
+    with sessions() as session:
+        return session.scalars(sa.select(MentionRow.id)).one()
+
+
+@pytest.fixture
+def slack(httpserver: HTTPServer) -> HTTPServer:
+    httpserver.expect_request("/api/auth.test").respond_with_json(slack_ok("auth.test"))  # bolt's authorize
+    httpserver.expect_request("/api/chat.postMessage").respond_with_json(slack_ok("chat.postMessage"))
+    httpserver.expect_request("/api/chat.postEphemeral").respond_with_json({"ok": True, "message_ts": "1.2"})
+    return httpserver
+
+
+@pytest.fixture
+def slack_app(slack: HTTPServer, sessions: Sessions) -> App:
+    client = WebClient(token="xoxb-test", base_url=slack.url_for("/api/"))  # fake token
+    return build_slack_app(client, sessions, signing_secret=SECRET)
+
+
+def block_actions(action_id: str, value: str) -> dict[str, Any]:
+    """Slack's block_actions payload (fields as in the recorded schema), for one static_select choice."""
+    recorded = SHARED / "fixtures" / "slack" / "app-backend" / "BlockActionPayload.json"
+    payload: dict[str, Any] = json.loads(recorded.read_text(encoding="utf-8"))
+    payload.update(
+        team={"id": "T0001", "domain": "nimbus"},
+        user={"id": "U0ANA", "username": "ana", "name": "ana", "team_id": "T0001"},
+        api_app_id="A0001",
+        container={"type": "message", "message_ts": CARD_TS, "channel_id": "C0QUEUE", "is_ephemeral": False},
+        channel={"id": "C0QUEUE", "name": "hark-queue"},
+        message={"type": "message", "ts": CARD_TS, "text": "card", "blocks": []},
+        response_url="https://hooks.slack.invalid/actions/T0001/1/abc",
+        actions=[
+            {
+                "type": "static_select",
+                "action_id": action_id,
+                "block_id": "relabel:1",
+                "selected_option": {"text": {"type": "plain_text", "text": value}, "value": value},
+                "action_ts": "1763000001.000200",
+            }
+        ],
+    )
+    return payload
+
+
+def signed(body: str, secret: str = SECRET) -> dict[str, str]:
+    timestamp = str(int(time.time()))
+    signature = SignatureVerifier(secret).generate_signature(timestamp=timestamp, body=body)
+    assert signature is not None
+    return {
+        "content-type": "application/x-www-form-urlencoded",
+        "x-slack-request-timestamp": timestamp,
+        "x-slack-signature": signature,
+    }
+
+
+def click(app: App, action_id: str, value: str, secret: str = SECRET) -> int:
+    body = urlencode({"payload": json.dumps(block_actions(action_id, value))})
+    headers: dict[str, str | Sequence[str]] = {**signed(body, secret)}
+    return app.dispatch(BoltRequest(body=body, headers=headers)).status
+
+
+def posted(slack: HTTPServer, method: str) -> list[dict[str, object]]:
+    return [form(request) for request, _ in slack.log if request.path == f"/api/{method}"]
+
+
+def test_card_menus_carry_the_mention_and_preselect_the_model_labels() -> None:
+    actions = card_blocks(card())[-1]
+    assert actions["type"] == "actions"
+    menus = {element["action_id"]: element for element in actions["elements"]}
+    assert set(menus) == {"relabel_sentiment", "relabel_intent", "relabel_needs_reply", "relabel_relevant"}
+    assert menus["relabel_intent"]["initial_option"]["value"] == "70:complaint"
+    assert menus["relabel_sentiment"]["initial_option"]["value"] == "70:negative"
+    assert len(menus["relabel_intent"]["options"]) == 8
+    assert "initial_option" not in menus["relabel_relevant"]  # the card does not know it; no guess shown
+
+
+def test_relabel_from_a_card_is_stored_as_a_correction_and_noted_in_the_thread(
+    slack_app: App, slack: HTTPServer, sessions: Sessions, mention_id: int
+) -> None:
+    assert click(slack_app, "relabel_intent", f"{mention_id}:feature_request") == 200
+    with sessions() as session:
+        labels = effective_labels(session, mention_id)
+        corrections = session.scalars(sa.select(LabelCorrectionRow)).all()
+    assert labels is not None
+    assert (labels.intent, labels.corrected) == ("feature_request", ("intent",))
+    assert [(c.field, c.old_value, c.new_value, c.corrected_by) for c in corrections] == [
+        ("intent", "praise", "feature_request", "slack:ana")
+    ]
+    (note,) = posted(slack, "chat.postMessage")
+    assert note["thread_ts"] == CARD_TS
+    assert note["text"] == "<@U0ANA> relabelled intent: praise → feature_request"
+
+
+def test_a_forged_request_changes_nothing(slack_app: App, sessions: Sessions, mention_id: int) -> None:
+    assert click(slack_app, "relabel_sentiment", f"{mention_id}:negative", secret="not-the-secret") == 401
+    with sessions() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(LabelCorrectionRow)) == 0
+
+
+@pytest.mark.parametrize("value", ["999999:praise", "{mention}:furious", "garbage"])
+def test_a_bad_choice_is_refused_to_the_user_only(
+    slack_app: App, slack: HTTPServer, sessions: Sessions, mention_id: int, value: str
+) -> None:
+    assert click(slack_app, "relabel_sentiment", value.format(mention=mention_id)) == 200
+    with sessions() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(LabelCorrectionRow)) == 0
+    (warning,) = posted(slack, "chat.postEphemeral")
+    assert warning["user"] == "U0ANA"
+    assert str(warning["text"]).startswith("Hark could not relabel this post:")
+    assert posted(slack, "chat.postMessage") == []
+
+
+def test_http_mode_serves_signed_requests_on_its_own_port(
+    slack_app: App, sessions: Sessions, mention_id: int
+) -> None:
+    server = SlackAppServer(slack_app, app_token=None, host="127.0.0.1", port=0)
+    server.start()
+    try:
+        body = urlencode({"payload": json.dumps(block_actions("relabel_needs_reply", f"{mention_id}:true"))})
+        request = urllib.request.Request(  # a local URL
+            f"http://127.0.0.1:{server.port}/slack/events", data=body.encode(), headers=signed(body)
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            assert response.status == 200
+        forged = urllib.request.Request(
+            f"http://127.0.0.1:{server.port}/slack/events", data=body.encode(), headers=signed(body, "wrong")
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(forged, timeout=10)  # noqa: S310
+        assert refused.value.code == 401
+    finally:
+        server.stop()
+    with sessions() as session:
+        labels = effective_labels(session, mention_id)
+    assert labels is not None
+    assert labels.needs_reply is True
