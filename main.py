@@ -361,15 +361,7 @@ def bench_classify(
         from classifiers.datasets import read_labelled  # noqa: PLC0415
 
         corpus = [e.text for e in read_labelled(texts)]
-    result = bench(
-        classifier,
-        baseline,
-        heads,
-        n=n,
-        baseline_n=min(n, baseline_n),
-        corpus=corpus,
-        threads=cfg.classifier.threads,
-    )
+    result = bench(classifier, baseline, heads, n=n, baseline_n=min(n, baseline_n), corpus=corpus)
     result["texts"] = str(texts) if texts is not None else "samples/"
     if as_json:
         emit_json(result)

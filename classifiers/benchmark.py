@@ -61,20 +61,14 @@ def bench(
     n: int,
     baseline_n: int,
     corpus: Sequence[str] | None = None,
-    threads: int = 1,
 ) -> dict[str, Any]:
     """Time both on the same texts: `corpus` repeated to n, or the replay samples by default."""
     texts = [corpus[i % len(corpus)] for i in range(n)] if corpus else sample_texts(n)
     classifier.classify(as_mentions(texts[:32]))  # warm-up: first calls allocate
     ours = time_classifier(classifier, texts)
     rss = peak_rss_mb()  # before the baseline model adds its own memory
-    ours_torch_threads = torch.get_num_threads()
-    torch.set_num_threads(threads)  # the baseline gets the same cores, through torch's own threads
-    try:
-        with torch.inference_mode():
-            naive = time_naive(baseline, heads, texts[:baseline_n])
-    finally:
-        torch.set_num_threads(ours_torch_threads)
+    with torch.inference_mode():
+        naive = time_naive(baseline, heads, texts[:baseline_n])
     return {
         "n": n,
         "baseline_n": baseline_n,
@@ -82,5 +76,5 @@ def bench(
         "baseline_items_per_s": round(naive, 1),
         "ratio": round(ours / naive, 2),
         "peak_rss_mb": round(rss, 1),
-        "threads": threads,
+        "threads": torch.get_num_threads(),
     }

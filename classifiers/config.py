@@ -28,6 +28,6 @@ class ClassifierConfig(BaseModel):
     batch_size: PositiveInt = 64
     # a mention's p90 is ~70 tokens and its opening carries the intent; 64 is ~25% faster than 96
     max_length: int = Field(default=64, ge=16, le=512)
-    threads: PositiveInt = 2  # cores the classifier uses: one encoder worker thread per core
+    threads: PositiveInt = 2
     quantize: bool = True  # dynamic int8 on CPU: several times faster, within a point of fp32
     rules: tuple[IntentRule, ...] = ()

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 import torch
 from transformers import AutoModel, AutoTokenizer
@@ -49,7 +47,6 @@ class SentenceEncoder:
         adapter_scale: float = 1.0,
         quantize: bool = False,
         layers: int | None = None,
-        workers: int = 1,
     ) -> None:
         try:
             self._tokenizer = AutoTokenizer.from_pretrained(model_path)  # type: ignore[no-untyped-call]  # untyped SDK
@@ -78,55 +75,30 @@ class SentenceEncoder:
         self._max_length = max_length
         self._batch_size = batch_size
         self._normalize = normalize
-        # Batches run in parallel on `workers` threads (torch releases the GIL inside ops). With torch
-        # itself on one thread each, two workers on two cores measured ~12% faster than one batch at a
-        # time on two intra-op threads: a tweet-sized batch is too small to split well inside an op.
-        self._workers = workers
-        self._pool: ThreadPoolExecutor | None = None
 
     def encode(
         self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None
     ) -> torch.Tensor:
         """Embed texts in length-sorted batches (less padding), returned in input order."""
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        # small calls are split too, so that every worker has a share
-        size = max(1, min(self._batch_size, -(-len(texts) // self._workers)))
-        chunks = [order[start : start + size] for start in range(0, len(order), size)]
-        # tokenised here, in one thread: a fast tokenizer must not be shared between threads
-        batches = [
-            self._tokenizer(
-                [texts[i] for i in idx],
-                padding=True,
-                truncation=True,
-                max_length=self._max_length,
-                return_tensors="pt",
-            )
-            for idx in chunks
-        ]
         out = torch.empty(len(texts), self.dim)
-        done = 0
-        for idx, pooled in zip(chunks, self._map(self._embed, batches), strict=True):
-            out[idx] = pooled
-            done += len(idx)
-            if progress is not None:
-                progress(done, len(texts))
+        with torch.inference_mode():
+            for start in range(0, len(order), self._batch_size):
+                idx = order[start : start + self._batch_size]
+                batch = self._tokenizer(
+                    [texts[i] for i in idx],
+                    padding=True,
+                    truncation=True,
+                    max_length=self._max_length,
+                    return_tensors="pt",
+                )
+                hidden = self._model(**batch).last_hidden_state
+                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+                out[idx] = torch.nn.functional.normalize(pooled, dim=-1) if self._normalize else pooled
+                if progress is not None:
+                    progress(min(start + self._batch_size, len(order)), len(order))
         return out
-
-    def _embed(self, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        with torch.inference_mode():  # thread-local, so entered in the worker
-            hidden = self._model(**batch).last_hidden_state
-            mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            return torch.nn.functional.normalize(pooled, dim=-1) if self._normalize else pooled
-
-    def _map(
-        self, embed: Callable[[Mapping[str, torch.Tensor]], torch.Tensor], batches: list[Any]
-    ) -> Iterator[torch.Tensor]:
-        if self._workers == 1 or len(batches) == 1:
-            return map(embed, batches)
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="encode")
-        return self._pool.map(embed, batches)
 
 
 class TransformerClassifier:
@@ -157,7 +129,7 @@ class TransformerClassifier:
 
     @classmethod
     def from_config(cls, cfg: ClassifierConfig, relevance: RelevanceRules) -> TransformerClassifier:
-        torch.set_num_threads(1)  # the encoder's workers give each batch one core (see SentenceEncoder)
+        torch.set_num_threads(cfg.threads)
         heads_dir = cfg.heads or SHIPPED_HEADS
         try:
             heads, adapter, meta = load_heads(heads_dir)
@@ -175,7 +147,6 @@ class TransformerClassifier:
             adapter_scale=float(meta.get("adapter_scale", 1.0)),
             quantize=cfg.quantize,
             layers=meta.get("layers"),
-            workers=cfg.threads,
         )
         version = f"{meta.get('name', 'hark-heads')}-{digest}"
         return cls(encoder, heads, version, relevance=relevance, cfg=cfg)

@@ -14,7 +14,6 @@ from classifiers.language import detect_language
 from classifiers.lora import adapter_tensors, inject, keep_layers, merge
 from classifiers.metrics import binary_f1, score
 from classifiers.relevance import RelevanceRules
-from classifiers.transformer import SentenceEncoder, resolve_model_path
 from tests.conftest import SHARED
 
 DATA = SHARED / "data"
@@ -147,14 +146,3 @@ def test_keeping_fewer_layers_drops_the_top_ones() -> None:
     assert model.config.num_hidden_layers == 1
     with pytest.raises(ValueError, match="cannot keep 3"):
         keep_layers(model, 3)
-
-
-@pytest.mark.slow
-def test_parallel_workers_embed_exactly_like_one_worker_in_input_order() -> None:
-    texts = ["short", "a much longer post about a battery that died on the way home", "mid length text"] * 7
-    path = resolve_model_path("bundled")
-    one = SentenceEncoder(path, batch_size=4, workers=1).encode(texts)
-    two = SentenceEncoder(path, batch_size=4, workers=2).encode(texts)
-    assert torch.allclose(one, two, atol=1e-6)
-    assert torch.allclose(one[0], one[3], atol=1e-6)  # same text, same row: the order was restored
-    assert not torch.allclose(one[0], one[1], atol=1e-2)
