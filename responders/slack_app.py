@@ -19,18 +19,24 @@ log = logging.getLogger(__name__)
 RELABEL_ACTION = re.compile(r"^relabel_(sentiment|intent|needs_reply|relevant)$")
 
 
-def build_slack_app(client: WebClient, sessions: Sessions, *, signing_secret: str | None) -> App:
+def build_slack_app(
+    client: WebClient,
+    sessions: Sessions,
+    *,
+    signing_secret: str | None,
+    process_before_response: bool = False,
+) -> App:
     """A bolt App on our own WebClient. Without a signing secret it only serves Socket Mode.
 
-    process_before_response: the handler has finished (correction committed) when Slack gets the
-    answer; every handler is quick, so the 3 s limit is not at risk.
+    By default Slack gets its answer as soon as a callback acks and the rest runs on bolt's threads;
+    tests pass process_before_response=True so that dispatch() returns after the callback finished.
     """
     app = App(
         client=client,
         signing_secret=signing_secret,
         request_verification_enabled=signing_secret is not None,
         token_verification_enabled=False,  # the queue responder's startup check already called auth.test
-        process_before_response=True,
+        process_before_response=process_before_response,
     )
     register_review_actions(app, sessions)
     return app

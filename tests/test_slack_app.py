@@ -17,8 +17,10 @@ from slack_bolt import App, BoltRequest
 from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 
+from hark.config import AppConfig, Secrets
 from hark.ownership import OwnAccounts
 from hark.pipeline import classify_pending, poll_once
+from responders.registry import build_slack_app_server
 from responders.slack import card_blocks
 from responders.slack_app import SlackAppServer, build_slack_app
 from store.db import Sessions
@@ -55,7 +57,7 @@ def slack(httpserver: HTTPServer) -> HTTPServer:
 @pytest.fixture
 def slack_app(slack: HTTPServer, sessions: Sessions) -> App:
     client = WebClient(token="xoxb-test", base_url=slack.url_for("/api/"))  # fake token
-    return build_slack_app(client, sessions, signing_secret=SECRET)
+    return build_slack_app(client, sessions, signing_secret=SECRET, process_before_response=True)
 
 
 def block_actions(action_id: str, value: str) -> dict[str, Any]:
@@ -175,3 +177,19 @@ def test_http_mode_serves_signed_requests_on_its_own_port(
         labels = effective_labels(session, mention_id)
     assert labels is not None
     assert labels.needs_reply is True
+
+
+def test_the_app_runs_only_when_slack_can_reach_it(
+    monkeypatch: pytest.MonkeyPatch,
+    app_config: AppConfig,
+    sessions: Sessions,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    assert build_slack_app_server(app_config, Secrets(), sessions) is None  # console queue: no app
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    assert build_slack_app_server(app_config, Secrets(), sessions) is None
+    assert "slack_app_disabled" in caplog.text  # cards would carry menus nobody can answer
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", SECRET)
+    assert isinstance(build_slack_app_server(app_config, Secrets(), sessions), SlackAppServer)
