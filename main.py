@@ -7,7 +7,7 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 # Offline unless the operator says otherwise: no hub lookups, no telemetry, quiet transformers.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -22,6 +22,9 @@ from rich.table import Table
 
 from hark.cli_support import ConfigOption, JsonOption, emit_json, exits_cleanly
 from hark.customers_cli import customers_cli, leads_cli
+
+if TYPE_CHECKING:
+    from classifiers.finetune import FinetuneSettings
 
 log = logging.getLogger("hark")
 
@@ -134,18 +137,45 @@ def train(
     limit: Annotated[
         int | None, typer.Option(min=8, help="at most this many examples per task (smoke runs)")
     ] = None,
+    score_only: Annotated[
+        bool,
+        typer.Option("--score-only", help="only re-score the heads in --out on the held-out splits"),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Fit the sentiment, intent and needs-reply heads and write them with a model card.
 
     With --with-corrections the current heads are scored first, so the card shows before and after.
     """
+    from classifiers.finetune import FinetuneSettings  # noqa: PLC0415
+    from classifiers.training import rescore  # noqa: PLC0415
+    from classifiers.transformer import resolve_model_path  # noqa: PLC0415
+
+    if score_only:
+        meta = rescore(data, out, resolve_model_path(model), limit=limit)
+    else:
+        settings = FinetuneSettings(epochs=epochs, layers=layers)
+        meta = _fit(data, out, resolve_model_path(model), method, settings, with_corrections, limit)
+    if as_json:
+        emit_json(meta)
+    else:
+        typer.echo((out / "MODEL_CARD.md").read_text(encoding="utf-8"))
+
+
+def _fit(
+    data: Path,
+    out: Path,
+    model_path: str,
+    method: str,
+    settings: FinetuneSettings,
+    with_corrections: bool,
+    limit: int | None,
+) -> dict[str, Any]:
+    """`hark train` proper, with a progress bar on stderr."""
     from rich.progress import Progress  # noqa: PLC0415
 
     from classifiers.datasets import examples_from_corrections  # noqa: PLC0415
-    from classifiers.finetune import FinetuneSettings  # noqa: PLC0415
     from classifiers.training import train as fit  # noqa: PLC0415
-    from classifiers.transformer import resolve_model_path  # noqa: PLC0415
 
     extra = []
     if with_corrections:
@@ -159,21 +189,18 @@ def train(
         log.info("corrections_loaded examples=%d", len(extra))
     with Progress(console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task(f"training ({method})", total=None)
-        meta = fit(
+        meta: dict[str, Any] = fit(
             data,
             out,
-            resolve_model_path(model),
+            model_path,
             method=method,
-            settings=FinetuneSettings(epochs=epochs, layers=layers),
+            settings=settings,
             extra=extra,
             compare_with_current=with_corrections,
             limit=limit,
             progress=lambda done, total: progress.update(task, completed=done, total=total),
         )
-    if as_json:
-        emit_json(meta)
-    else:
-        typer.echo((out / "MODEL_CARD.md").read_text(encoding="utf-8"))
+    return meta
 
 
 @cli.command()

@@ -209,6 +209,24 @@ def score_current(
     return score_held_out(data, encoder, heads)
 
 
+def rescore(
+    data_dir: Path, out_dir: Path, model_path: str, max_length: int = 64, limit: int | None = None
+) -> dict[str, Any]:
+    """Score the heads in out_dir again on the held-out splits (say, after the inference settings
+    changed) and rewrite their metrics and model card; the weights stay as they are."""
+    if not (out_dir / META_FILE).exists():
+        raise DatasetError(f"no trained heads in {out_dir} to score")
+    heads, adapter, meta = load_heads(out_dir)
+    data = gather(data_dir)
+    metrics = score_current(data.limited(limit) if limit else data, out_dir, model_path, max_length)
+    meta = {k: v for k, v in meta.items() if k not in ("labels", "adapter_file")}
+    meta["metrics"] = metrics
+    meta["scored_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    save_heads(out_dir, heads, meta, adapter=adapter)
+    (out_dir / "MODEL_CARD.md").write_text(model_card(meta), encoding="utf-8")
+    return meta
+
+
 def train(
     data_dir: Path,
     out_dir: Path,

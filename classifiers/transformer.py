@@ -33,6 +33,28 @@ def resolve_model_path(model: str) -> str:
     return model
 
 
+def is_ffn_output(name: str) -> bool:
+    """BERT's feed-forward down-projection (`layer.N.output.dense`), not the attention's output."""
+    return name.endswith("output.dense") and "attention" not in name
+
+
+def quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
+    """Dynamic int8 for the linear maps, except the feed-forward down-projections.
+
+    Their inputs are GELU outputs with a few large outliers, which one int8 scale per batch cannot
+    hold: quantising them cost ~2.5 points of TweetEval macro-recall; the rest costs ~0.3.
+    """
+    spec = {
+        name: torch.ao.quantization.default_dynamic_qconfig
+        for name, module in model.named_modules()
+        if isinstance(module, torch.nn.Linear) and not is_ffn_output(name)
+    }
+    quantized: torch.nn.Module = torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]  # untyped in torch
+        model, spec, dtype=torch.qint8
+    )
+    return quantized
+
+
 class SentenceEncoder:
     """Mean-pooled, L2-normalised sentence embeddings, the way all-MiniLM-L6-v2 was trained."""
 
@@ -65,10 +87,7 @@ class SentenceEncoder:
                     f"classifier.heads: the adapter does not fit {model_path!r}: {err}"
                 ) from err
         if quantize:
-            # int8 weights for every linear layer: about 3x faster on CPU for a small loss of accuracy
-            model = torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]  # untyped in torch
-                model, {torch.nn.Linear}, dtype=torch.qint8
-            )
+            model = quantize_int8(model)
         self._model = model
         self.name = Path(model_path).name or model_path
         self.dim = int(model.config.hidden_size)

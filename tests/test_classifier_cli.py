@@ -71,9 +71,12 @@ def test_bench_prints_measured_numbers() -> None:
 def test_train_writes_small_loadable_heads_and_compares_before_and_after(tmp_path: Path) -> None:
     out = tmp_path / "heads"
     env = {"HARK_DATABASE_URL": f"sqlite:///{tmp_path}/hark.db"}
-    first = hark("train", "--out", str(out), "--epochs", "1", "--limit", "48", "--json", env=env)
+    first = hark(
+        "train", "--out", str(out), "--epochs", "1", "--limit", "48", "--layers", "2", "--json", env=env
+    )
     assert first.returncode == 0, first.stderr[-2000:]
     meta = json.loads(first.stdout)
+    assert meta["layers"] == 2
     assert set(meta["metrics"]) == {"airline", "tweeteval_sentiment_test", "social_posts"}
     assert meta["metrics"]["airline"]["sentiment"]["n"] > 0
     assert all(f.stat().st_size < 5 * 1024 * 1024 for f in out.iterdir())
@@ -86,6 +89,12 @@ def test_train_writes_small_loadable_heads_and_compares_before_and_after(tmp_pat
     labelled = hark("classify", "--config", str(config), "--json", "I love it")
     assert labelled.returncode == 0, labelled.stderr[-2000:]
     assert json.loads(labelled.stdout)["model_version"].startswith("hark-minilm-lora-")
+
+    weights = {f.name: f.read_bytes() for f in out.glob("*.safetensors")}
+    rescored = hark("train", "--out", str(out), "--score-only", "--limit", "48", "--json")
+    assert rescored.returncode == 0, rescored.stderr[-2000:]
+    assert json.loads(rescored.stdout)["metrics"]["social_posts"]["n"] > 0
+    assert {f.name: f.read_bytes() for f in out.glob("*.safetensors")} == weights  # scored, not retrained
 
     again = hark(
         "train", "--out", str(out), "--epochs", "1", "--limit", "48", "--with-corrections", "--json", env=env

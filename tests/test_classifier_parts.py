@@ -14,6 +14,7 @@ from classifiers.language import detect_language
 from classifiers.lora import adapter_tensors, inject, keep_layers, merge
 from classifiers.metrics import binary_f1, score
 from classifiers.relevance import RelevanceRules
+from classifiers.transformer import quantize_int8
 from tests.conftest import SHARED
 
 DATA = SHARED / "data"
@@ -146,3 +147,18 @@ def test_keeping_fewer_layers_drops_the_top_ones() -> None:
     assert model.config.num_hidden_layers == 1
     with pytest.raises(ValueError, match="cannot keep 3"):
         keep_layers(model, 3)
+
+
+def test_int8_leaves_the_feed_forward_down_projections_in_float() -> None:
+    model = quantize_int8(tiny_bert())
+    int8 = {
+        name
+        for name, module in model.named_modules()
+        if isinstance(module, torch.ao.nn.quantized.dynamic.Linear)
+    }
+    assert "encoder.layer.0.attention.self.query" in int8
+    assert "encoder.layer.1.attention.output.dense" in int8
+    assert "encoder.layer.1.intermediate.dense" in int8
+    assert not {"encoder.layer.0.output.dense", "encoder.layer.1.output.dense"} & int8
+    with torch.no_grad():
+        assert model(input_ids=torch.tensor([[1, 5, 7, 2]])).last_hidden_state.shape == (1, 4, 16)
