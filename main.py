@@ -359,7 +359,7 @@ cli.add_typer(bench_cli, name="bench")
 @exits_cleanly
 def bench_classify(
     n: Annotated[int, typer.Option("--n", min=1, help="mentions to classify")] = 2000,
-    baseline_n: Annotated[int, typer.Option(min=1, help="mentions for the slow baseline")] = 300,
+    baseline_n: Annotated[int, typer.Option(min=1, help="mentions for the slow baseline")] = 600,
     texts: Annotated[
         Path | None, typer.Option(help="a labelled file whose texts to use (default: the replay samples)")
     ] = None,

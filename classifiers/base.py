@@ -7,6 +7,11 @@ from typing import Protocol
 
 from hark.records import Classification, Mention
 
+# How many mentions the runner hands classify() at once; `hark bench classify` calls it the same way.
+# A bigger call lets the encoder sort more texts by length (less padding): 1,024 measured ~15% faster
+# than 256, and labels still commit within seconds.
+MENTIONS_PER_CALL = 1024
+
 
 class Classifier(Protocol):
     """Labels mentions.

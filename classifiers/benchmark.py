@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from classifiers.base import Classifier
+from classifiers.base import MENTIONS_PER_CALL, Classifier
 from classifiers.evaluation import as_mentions
 from classifiers.heads import Head
 from classifiers.transformer import SentenceEncoder
@@ -35,7 +35,7 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
-def time_classifier(classifier: Classifier, texts: Sequence[str], batch: int = 256) -> float:
+def time_classifier(classifier: Classifier, texts: Sequence[str], batch: int = MENTIONS_PER_CALL) -> float:
     mentions = as_mentions(texts)
     start = time.perf_counter()
     for offset in range(0, len(mentions), batch):

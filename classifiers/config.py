@@ -25,7 +25,7 @@ class ClassifierConfig(BaseModel):
     heads: ConfigPath | None = (
         None  # directory of trained heads; None means the ones shipped in classifiers/model
     )
-    batch_size: PositiveInt = 64
+    batch_size: PositiveInt = 32  # measured ~12% faster than 64 on 2 cores (cache-sized batches)
     # a mention's p90 is ~70 tokens and its opening carries the intent; 64 is ~25% faster than 96
     max_length: int = Field(default=64, ge=16, le=512)
     threads: PositiveInt = 2

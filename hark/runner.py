@@ -15,6 +15,7 @@ from types import FrameType
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from classifiers.base import MENTIONS_PER_CALL
 from hark.errors import AuthError, PermanentError, TransientError
 from hark.ownership import OwnAccounts
 from hark.pipeline import (
@@ -157,7 +158,7 @@ class Stages:
     stop: threading.Event
 
     def classify(self) -> int:
-        return classify_pending(self.runtime.db.sessions, self.runtime.classifier, BATCH)
+        return classify_pending(self.runtime.db.sessions, self.runtime.classifier, MENTIONS_PER_CALL)
 
     def link(self) -> int:
         return link_pending(self.runtime.db.sessions, self.runtime.config, BATCH)
