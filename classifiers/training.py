@@ -310,6 +310,11 @@ def model_card(meta: dict[str, Any]) -> str:
         "# Hark classifier heads: model card",
         "",
         f"Written by `hark train` on {meta['trained_at']}. Do not edit by hand; retrain instead.",
+        *(
+            [f"Metrics re-scored by `hark train --score-only` on {meta['scored_at']}."]
+            if meta.get("scored_at")
+            else []
+        ),
         "",
         "## What it is",
         f"Method `{meta['method']}` on the encoder `{meta['encoder']}` (by default all-MiniLM-L6-v2 from the "
@@ -317,10 +322,16 @@ def model_card(meta: dict[str, Any]) -> str:
         "",
         "- `lora`: low-rank adapters in every encoder layer, trained jointly with linear sentiment, intent "
         "and needs_reply heads on mean-pooled embeddings. At load time the adapters are merged into the base "
-        "weights and the encoder is quantised to int8.",
+        "weights and the encoder's linear maps are quantised to int8, except the feed-forward "
+        "down-projections of the first two layers (their inputs have outliers; kept in float).",
         "- `frozen`: linear heads on the frozen encoder's normalised embeddings.",
         "",
         f"Settings: {meta.get('finetune', {})}",
+        *(
+            [f"Only the first {meta['layers']} encoder layers are used (`hark train --layers`)."]
+            if meta.get("layers")
+            else []
+        ),
         "",
         "## Training data",
         *[f"- {source}" for source in meta["data"]],
@@ -348,7 +359,8 @@ def model_card(meta: dict[str, Any]) -> str:
         "- The encoder is English-centric: non-English posts get weaker labels.",
         "- Intent labels come mostly from hand-written posts about fictional brands; expect lower scores on "
         "real brands with unusual vocabulary.",
-        "- Sarcasm and mixed sentiment remain hard for a frozen sentence encoder.",
+        "- Sarcasm and mixed sentiment remain hard; general tweets (TweetEval) score well below brand "
+        "mentions, and TweetEval's own training split is not among the training data.",
         "",
     ]
     return "\n".join(lines)

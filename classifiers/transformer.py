@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
-from transformers import AutoModel, AutoTokenizer
+from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassification, AutoTokenizer
 
 from classifiers.config import ClassifierConfig
 from classifiers.heads import HEADS_FILE, Head, load_heads
@@ -65,8 +65,29 @@ def quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
     return quantized
 
 
+def native_sentiment_order(model_path: str) -> list[int] | None:
+    """For a sentiment classifier (e.g. a twitter-roberta sentiment model) whose labels are named
+    negative/neutral/positive: its output index for each of SENTIMENTS. None for anything else."""
+    try:
+        config = AutoConfig.from_pretrained(model_path)
+    except (OSError, ValueError):
+        return None  # SentenceEncoder reports the load failure itself
+    architectures = getattr(config, "architectures", None) or []
+    id2label = {int(i): str(label).lower() for i, label in (getattr(config, "id2label", None) or {}).items()}
+    if not any(a.endswith("ForSequenceClassification") for a in architectures):
+        return None
+    if sorted(id2label.values()) != sorted(SENTIMENTS):
+        return None
+    index = {label: i for i, label in id2label.items()}
+    return [index[label] for label in SENTIMENTS]
+
+
 class SentenceEncoder:
-    """Mean-pooled, L2-normalised sentence embeddings, the way all-MiniLM-L6-v2 was trained."""
+    """Mean-pooled, L2-normalised sentence embeddings, the way all-MiniLM-L6-v2 was trained.
+
+    When the model is itself a sentiment classifier and no adapter changes its encoder, one pass also
+    yields that classifier's sentiment probabilities (`encode_all`).
+    """
 
     def __init__(
         self,
@@ -82,8 +103,13 @@ class SentenceEncoder:
     ) -> None:
         try:
             self._tokenizer = AutoTokenizer.from_pretrained(model_path)  # type: ignore[no-untyped-call]  # untyped SDK
+            # an adapter retrains the encoder under the model's own head, so then that head is not used
+            self.sentiment_order = (
+                native_sentiment_order(model_path) if adapter is None and layers is None else None
+            )
+            loader = AutoModelForSequenceClassification if self.sentiment_order else AutoModel
             # eager attention: at tweet lengths it is faster on CPU than the fused kernel with a padding mask
-            model = AutoModel.from_pretrained(model_path, attn_implementation="eager").eval()
+            model = loader.from_pretrained(model_path, attn_implementation="eager").eval()
         except (OSError, ValueError) as err:
             raise ConfigError(f"classifier.model: cannot load {model_path!r} offline: {err}") from err
         if layers is not None or adapter is not None:
@@ -109,8 +135,15 @@ class SentenceEncoder:
         self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None
     ) -> torch.Tensor:
         """Embed texts in length-sorted batches (less padding), returned in input order."""
+        return self.encode_all(texts, progress)[0]
+
+    def encode_all(
+        self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Embeddings, and the model's own sentiment probabilities (in SENTIMENTS order) if it has them."""
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out = torch.empty(len(texts), self.dim)
+        sentiment = torch.empty(len(texts), len(SENTIMENTS)) if self.sentiment_order else None
         with torch.inference_mode():
             for start in range(0, len(order), self._batch_size):
                 idx = order[start : start + self._batch_size]
@@ -121,13 +154,18 @@ class SentenceEncoder:
                     max_length=self._max_length,
                     return_tensors="pt",
                 )
-                hidden = self._model(**batch).last_hidden_state
+                if sentiment is not None:
+                    result = self._model(**batch, output_hidden_states=True)
+                    hidden = result.hidden_states[-1]
+                    sentiment[idx] = torch.softmax(result.logits, dim=-1)[:, self.sentiment_order]
+                else:
+                    hidden = self._model(**batch).last_hidden_state
                 mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
                 pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
                 out[idx] = torch.nn.functional.normalize(pooled, dim=-1) if self._normalize else pooled
                 if progress is not None:
                     progress(min(start + self._batch_size, len(order)), len(order))
-        return out
+        return out, sentiment
 
 
 class TransformerClassifier:
@@ -183,8 +221,11 @@ class TransformerClassifier:
     def classify(self, mentions: Sequence[Mention]) -> list[Classification]:
         if not mentions:
             return []
-        embeddings = self.encoder.encode([m.text for m in mentions])
+        embeddings, native_sentiment = self.encoder.encode_all([m.text for m in mentions])
         probs = {name: head.probabilities(embeddings) for name, head in self._heads.items()}
+        if native_sentiment is not None:  # the model's own sentiment classifier beats a head on top of it
+            head_order = [SENTIMENTS.index(label) for label in self._heads["sentiment"].labels]
+            probs["sentiment"] = native_sentiment[:, head_order]
         return [
             self._one(mention, {name: p[i] for name, p in probs.items()})
             for i, mention in enumerate(mentions)
