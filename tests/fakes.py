@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
+
 from classifiers.scoring import REPLY_INTENTS, base_priority
 from hark.errors import TransientError
 from hark.records import Batch, Classification, Intent, Mention, QueueCard, ReplyDraft, Sentiment
+from store.db import Sessions
+from store.models import MentionRow
+from tests import builders
 
 _KEYWORDS: tuple[tuple[str, Intent, Sentiment], ...] = (
     ("cancel", "churn_risk", "negative"),
@@ -112,3 +117,14 @@ class ListListener:
         return Batch(
             mentions=chunk, cursor=str(start + len(chunk)), more=start + len(chunk) < len(self._mentions)
         )
+
+
+def one_classified_mention(sessions: Sessions, text: str = "@NimbusCycles I love it") -> int:
+    """Ingest one mention through the pipeline, label it with KeywordClassifier, return its row id."""
+    from hark.ownership import OwnAccounts  # the pipeline needs fakes, not the reverse
+    from hark.pipeline import classify_pending, poll_once
+
+    poll_once(ListListener("src", [builders.mention(1, text)]), sessions, OwnAccounts.build({}, ()))
+    classify_pending(sessions, KeywordClassifier(), 10)
+    with sessions() as session:
+        return session.scalars(sa.select(MentionRow.id)).one()

@@ -6,23 +6,15 @@ import pytest
 import sqlalchemy as sa
 
 from classifiers.datasets import examples_from_corrections
-from hark.ownership import OwnAccounts
-from hark.pipeline import classify_pending, poll_once
 from store.db import Sessions
 from store.labels import corrected_texts, effective_labels, record_correction
-from store.models import AuditLogRow, MentionRow
-from tests.builders import mention
-from tests.fakes import KeywordClassifier, ListListener
+from store.models import AuditLogRow
+from tests.fakes import one_classified_mention
 
 
 @pytest.fixture
 def mention_id(sessions: Sessions) -> int:
-    poll_once(
-        ListListener("src", [mention(1, "@NimbusCycles I love it")]), sessions, OwnAccounts.build({}, ())
-    )
-    classify_pending(sessions, KeywordClassifier(), 10)
-    with sessions() as session:
-        return session.scalars(sa.select(MentionRow.id)).one()
+    return one_classified_mention(sessions)
 
 
 def test_correction_wins_and_is_audited(sessions: Sessions, mention_id: int) -> None:

@@ -18,17 +18,14 @@ from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 
 from hark.config import AppConfig, Secrets
-from hark.ownership import OwnAccounts
-from hark.pipeline import classify_pending, poll_once
 from responders.registry import build_slack_app_server
 from responders.slack import card_blocks
 from responders.slack_app import SlackAppServer, build_slack_app
 from store.db import Sessions
 from store.labels import effective_labels
-from store.models import LabelCorrectionRow, MentionRow
-from tests.builders import mention
+from store.models import LabelCorrectionRow
 from tests.conftest import SHARED
-from tests.fakes import KeywordClassifier, ListListener
+from tests.fakes import one_classified_mention
 from tests.slack_peer import slack_ok
 from tests.test_slack_queue import card, form
 
@@ -38,12 +35,7 @@ CARD_TS = "1763000000.000100"
 
 @pytest.fixture
 def mention_id(sessions: Sessions) -> int:
-    poll_once(
-        ListListener("src", [mention(1, "@NimbusCycles I love it")]), sessions, OwnAccounts.build({}, ())
-    )
-    classify_pending(sessions, KeywordClassifier(), 10)
-    with sessions() as session:
-        return session.scalars(sa.select(MentionRow.id)).one()
+    return one_classified_mention(sessions)
 
 
 @pytest.fixture
