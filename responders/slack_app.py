@@ -11,6 +11,8 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from hark.errors import TransientError
+from responders.slack import translate_slack_error
 from store.db import Sessions
 from store.labels import record_correction
 
@@ -103,7 +105,12 @@ class SlackAppServer:
             from slack_bolt.adapter.socket_mode import SocketModeHandler  # noqa: PLC0415  # Socket Mode only
 
             socket = SocketModeHandler(self._app, self._app_token)
-            socket.connect()  # type: ignore[no-untyped-call]  # untyped in bolt; own threads, returns once connected
+            try:
+                socket.connect()  # type: ignore[no-untyped-call]  # untyped in bolt; own threads after connecting
+            except SlackApiError as err:  # e.g. a revoked app token: stop at startup, not silently later
+                raise translate_slack_error(err, "opening the Socket Mode connection") from err
+            except OSError as err:
+                raise TransientError(f"cannot connect to slack for Socket Mode: {err}") from err
             self._stop.append(socket.close)
             log.info("slack_app_started mode=socket")
             return

@@ -18,6 +18,7 @@ from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 
 from hark.config import AppConfig, Secrets
+from hark.errors import AuthError
 from responders.registry import build_slack_app_server
 from responders.slack import card_blocks
 from responders.slack_app import SlackAppServer, build_slack_app
@@ -26,7 +27,7 @@ from store.labels import effective_labels
 from store.models import LabelCorrectionRow
 from tests.conftest import SHARED
 from tests.fakes import one_classified_mention
-from tests.slack_peer import slack_ok
+from tests.slack_peer import slack_error, slack_ok
 from tests.test_slack_queue import card, form
 
 SECRET = "test-signing-secret"  # a test value, not a credential
@@ -185,3 +186,16 @@ def test_the_app_runs_only_when_slack_can_reach_it(
     assert "slack_app_disabled" in caplog.text  # cards would carry menus nobody can answer
     monkeypatch.setenv("SLACK_SIGNING_SECRET", SECRET)
     assert isinstance(build_slack_app_server(app_config, Secrets(), sessions), SlackAppServer)
+
+
+def test_a_rejected_app_token_stops_startup_with_an_auth_error(
+    httpserver: HTTPServer, sessions: Sessions
+) -> None:
+    httpserver.expect_request("/api/apps.connections.open").respond_with_json(slack_error("invalid_auth"))
+    client = WebClient(token="xoxb-test", base_url=httpserver.url_for("/api/"))
+    app = build_slack_app(client, sessions, signing_secret=None)
+    server = SlackAppServer(app, app_token="xapp-test", host="127.0.0.1", port=0)
+    with pytest.raises(AuthError, match="invalid_auth"):
+        server.start()
+    request, _ = httpserver.log[0]
+    assert request.headers["Authorization"] == "Bearer xapp-test"  # the app-level token, not the bot's
