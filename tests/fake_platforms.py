@@ -155,6 +155,10 @@ class FakeServer:
                         **reply.headers,
                     }.items():
                         self.send_header(name, value)
+                    if self.headers.get("Connection", "").lower() == "close":
+                        # say so, as an HTTP/1.1 server must: prawcore's token requests ask for it, and
+                        # without the header the client pools a socket we are about to close
+                        self.send_header("Connection", "close")
                     self.send_header("Content-Length", str(len(reply.body)))
                     self.end_headers()
                     self.wfile.write(reply.body)
