@@ -191,6 +191,7 @@ def _link_one(session: so.Session, cfg: AppConfig, row: MentionRow, label: Label
             customer_id=customer.id,
             priority=boosted_priority(label.priority, segments, cfg.customers),
             sla=timedelta(minutes=minutes) if label.needs_reply else None,
+            at=row.created_at,
         )
         row.case_id = case.id
     if label.intent == "purchase_intent":  # one open lead per customer; a new signal raises its score

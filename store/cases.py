@@ -18,9 +18,15 @@ def open_case(
     customer_id: int | None,
     priority: int,
     sla: timedelta | None,
+    at: datetime,
 ) -> CaseRow:
-    """Return the conversation's case, creating or reopening it; priority only ever rises."""
+    """Return the conversation's case, creating or reopening it; priority only ever rises.
+
+    `at` is when the customer posted: the SLA clock runs from then, not from when Hark got round to
+    the post, so a slow poll or a restart after downtime cannot hide a late answer.
+    """
     now = datetime.now(UTC)
+    posted = min(at, now)  # a platform clock ahead of ours must not extend the SLA
     case = session.scalar(
         sa.select(CaseRow).where(CaseRow.platform == platform, CaseRow.conversation_id == conversation_id)
     )
@@ -32,19 +38,19 @@ def open_case(
             status="new",
             priority=priority,
             escalated=False,
-            opened_at=now,
+            opened_at=posted,
             updated_at=now,
         )
         session.add(case)
     elif case.status == "resolved":
         case.status, case.resolved_at, case.first_response_at = "new", None, None
-        case.opened_at = now
+        case.opened_at = posted
         case.sla_due_at = None
     case.priority = max(case.priority or 0, priority)
     if case.customer_id is None:
         case.customer_id = customer_id
     if sla is not None:
-        due = now + sla
+        due = posted + sla
         case.sla_due_at = due if case.sla_due_at is None else min(case.sla_due_at, due)
     case.updated_at = now
     session.flush()

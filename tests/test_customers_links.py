@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -208,3 +208,45 @@ def test_a_lookup_by_unknown_reference_says_what_it_accepts(crm: Sessions) -> No
 def test_an_author_without_profile_data_gets_no_suggestion(crm: Sessions, app_config: AppConfig) -> None:
     run(crm, app_config, mention(1, author="plain"))
     assert open_suggestions(crm) == []
+
+
+def test_the_sla_clock_runs_from_when_the_customer_posted(crm: Sessions, app_config: AppConfig) -> None:
+    later_in_thread = dataclasses.replace(
+        mention(9, "still broken, anyone there?", author="stranger", followers=10, conversation="1002"),
+        created_at=T0 + timedelta(hours=2),
+    )
+    from_the_future = dataclasses.replace(
+        mention(4, "my Stratus arrived broken", author="skewed", followers=10),
+        created_at=datetime.now(UTC) + timedelta(days=3),  # a platform clock far ahead of ours
+    )
+    run(
+        crm,
+        app_config,
+        mention(1, "my Stratus arrived broken", author="vera_big", followers=10),
+        mention(2, "my Stratus arrived broken", author="stranger", followers=10),
+        later_in_thread,
+        from_the_future,
+    )
+    sla = app_config.sla
+    with crm() as session:
+        cases = {
+            handle: (case.opened_at, case.sla_due_at)
+            for handle, case in session.execute(
+                sa.select(MentionRow.author_handle, CaseRow)
+                .join(CaseRow, CaseRow.id == MentionRow.case_id)
+                .order_by(MentionRow.created_at)
+            )
+        }
+    assert cases["vera_big"] == (
+        T0 + timedelta(minutes=1),
+        T0 + timedelta(minutes=1 + sla.vip_first_response_minutes),
+    )
+    # the follow-up shares the first post's case, and its own later clock does not push the deadline out
+    assert cases["stranger"] == (
+        T0 + timedelta(minutes=2),
+        T0 + timedelta(minutes=2 + sla.first_response_minutes),
+    )
+    opened, due = cases["skewed"]
+    assert opened < datetime.now(UTC)
+    assert due is not None
+    assert due - opened == timedelta(minutes=sla.first_response_minutes)
