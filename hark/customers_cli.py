@@ -79,7 +79,7 @@ def import_file(
     as_json: JsonOption = False,
 ) -> None:
     """Create or update customers from a CRM export. Re-importing the same file changes nothing."""
-    from store.customers import import_customers_csv  # noqa: PLC0415  # keeps --help fast
+    from store.crm_import import import_customers_csv  # noqa: PLC0415  # keeps --help fast
 
     db = _database()
     started = time.perf_counter()
@@ -217,7 +217,9 @@ def link(
     as_json: JsonOption = False,
 ) -> None:
     """Link an account to a customer (its mentions, cases and leads follow), or accept a suggestion."""
-    from store.customers import decide_suggestion, find_customer, find_identity, link_identity  # noqa: PLC0415
+    from store.customers import find_customer, find_identity  # noqa: PLC0415
+    from store.link_suggestions import decide_suggestion  # noqa: PLC0415
+    from store.merges import link_identity  # noqa: PLC0415
 
     if (suggestion is None) == (account is None or customer is None):
         typer.echo("error: give ACCOUNT and CUSTOMER, or --suggestion ID", err=True)
@@ -291,7 +293,7 @@ def dismiss(
     suggestion: Annotated[int, typer.Argument(help="suggestion id")], actor: ActorOption = None
 ) -> None:
     """Dismiss a link suggestion; it is not made again."""
-    from store.customers import decide_suggestion  # noqa: PLC0415
+    from store.link_suggestions import decide_suggestion  # noqa: PLC0415
 
     with _unit_of_work() as session:
         decide_suggestion(session, suggestion, accept=False, actor=_actor(actor))
@@ -307,7 +309,8 @@ def merge(
     as_json: JsonOption = False,
 ) -> None:
     """Merge two records of one person; every mention, case, reply, lead and account moves to KEEP."""
-    from store.customers import find_customer, merge_customers  # noqa: PLC0415
+    from store.customers import find_customer  # noqa: PLC0415
+    from store.merges import merge_customers  # noqa: PLC0415
 
     with _unit_of_work() as session:
         keep_id, other_id = find_customer(session, keep).id, find_customer(session, other).id

@@ -21,10 +21,11 @@ from responders.guardrails import reply_block_reason
 from responders.routing import Decision, RouteFacts, decide
 from responders.templates import ReplyTemplates
 from store.cases import mark_first_response, open_case
-from store.customers import FORGOTTEN, is_vip, resolve_identity, suggest_links
+from store.customers import FORGOTTEN, is_vip, resolve_identity
 from store.health import record_success
 from store.labels import Labels, effective_labels
 from store.leads import products_named, record_buying_signal
+from store.link_suggestions import suggest_links
 from store.mentions import add_mentions, load_cursor, save_cursor, to_mention
 from store.models import CaseRow, ClassificationRow, CustomerRow, MentionRow, ReplyRow
 from store.profiles import boosted_priority, customer_segments

@@ -21,7 +21,7 @@ from listeners.registry import build_listener
 from responders.base import ReplyResponder
 from responders.registry import build_queue_responder, build_reply_responders, build_slack_app_server
 from responders.templates import ReplyTemplates
-from store.customers import import_customers_csv
+from store.crm_import import import_customers_csv
 from store.db import make_engine, make_sessions, upgrade
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ import random
 import sys
 from pathlib import Path
 
-from store.customers import CSV_COLUMNS
+from store.crm_import import CSV_COLUMNS
 
 # each returns a malformed row for row number n (a list of fields, maybe of the wrong length)
 BAD_KINDS = (

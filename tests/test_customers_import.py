@@ -8,7 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from hark.records import Author
-from store.customers import CustomerFileError, import_customers_csv, resolve_identity
+from store.crm_import import import_customers_csv
+from store.customers import CustomerFileError, resolve_identity
 from store.db import Sessions
 from store.models import AuditLogRow, CustomerRow, IdentityRow, MentionRow
 from tests.conftest import REPO

@@ -12,16 +12,12 @@ import sqlalchemy as sa
 from hark.config import AppConfig
 from hark.pipeline import classify_pending, link_pending
 from hark.records import Mention
-from store.customers import (
-    MergeError,
-    decide_suggestion,
-    find_customer,
-    find_identity,
-    import_customers_csv,
-    link_identity,
-)
+from store.crm_import import import_customers_csv
+from store.customers import MergeError, find_customer, find_identity
 from store.db import Sessions
+from store.link_suggestions import decide_suggestion
 from store.mentions import add_mentions
+from store.merges import link_identity
 from store.models import AuditLogRow, CaseRow, CustomerRow, LinkSuggestionRow, MentionRow
 from store.profiles import customer_view
 from tests.builders import T0, mention

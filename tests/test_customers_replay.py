@@ -20,14 +20,10 @@ import sqlalchemy as sa
 
 from hark.config import AppConfig, load_config
 from hark.runner import run_once
-from store.customers import (
-    CustomerNotFoundError,
-    MergeError,
-    find_customer,
-    import_customers_csv,
-    merge_customers,
-)
+from store.crm_import import import_customers_csv
+from store.customers import CustomerNotFoundError, MergeError, find_customer
 from store.db import Sessions, make_engine, make_sessions, upgrade
+from store.merges import merge_customers
 from store.models import AuditLogRow, Base, CustomerRow, IdentityRow, MentionRow
 from store.privacy import forget_customer, forget_mention
 from store.profiles import customer_view

@@ -14,7 +14,7 @@ from hark.runner import run_once
 from hark.runtime import Database, Runtime
 from listeners.registry import build_listener
 from responders.templates import ReplyTemplates
-from store.customers import import_customers_csv
+from store.crm_import import import_customers_csv
 from store.db import Sessions
 from store.models import CaseRow, ClassificationRow, CustomerRow, IdentityRow, LeadRow, MentionRow, ReplyRow
 from store.status import pipeline_status
