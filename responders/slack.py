@@ -90,8 +90,8 @@ def relabel_block(card: QueueCard) -> dict[str, Any]:
     return {"type": "actions", "block_id": f"relabel:{card.mention_id}", "elements": elements}
 
 
-def translate_slack_error(err: SlackApiError, what: str) -> Exception:
-    """Map slack-sdk's error to Hark's classes, as the table in STYLE.md says."""
+def translate_slack_error(err: SlackApiError, what: str, *, which: str = "bot token") -> Exception:
+    """Map slack-sdk's error to Hark's classes, as STYLE.md says; `which` names the token used."""
     status = err.response.status_code
     code = str(err.response.get("error") or "")
     if status == 429:
@@ -100,7 +100,7 @@ def translate_slack_error(err: SlackApiError, what: str) -> Exception:
             f"slack rate limited {what}", retry_after_s=float(retry_after) if retry_after else None
         )
     if code in AUTH_ERRORS:
-        return AuthError(f"slack rejected the bot token ({code}) while {what}")
+        return AuthError(f"slack rejected the {which} ({code}) while {what}")
     if status >= 500:
         return TransientError(f"slack unavailable while {what}: {status}")
     return PermanentError(f"slack refused {what}: {code or status}")

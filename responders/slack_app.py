@@ -10,8 +10,9 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import SQLAlchemyError
 
-from hark.errors import TransientError
+from hark.errors import ConfigError, TransientError
 from responders.slack import translate_slack_error
 from store.db import Sessions
 from store.labels import record_correction
@@ -61,17 +62,26 @@ def register_review_actions(app: App, sessions: Sessions) -> None:
         field = str(action["action_id"]).removeprefix("relabel_")
         user = body.get("user") or {}
         user_id = str(user.get("id", ""))
-        who = str(user.get("username") or user.get("name") or user_id or "slack")
+        who = f"slack:{user_id or 'unknown'}"  # the id, not the name: names can be changed and reused
         channel = str((body.get("channel") or {}).get("id", ""))
         card_ts = (body.get("container") or {}).get("message_ts") or (body.get("message") or {}).get("ts")
         try:
             mention_id, value = parse_choice(str((action.get("selected_option") or {}).get("value", "")))
             with sessions.begin() as session:
-                row = record_correction(session, mention_id, field, value, f"slack:{who}")
+                row = record_correction(session, mention_id, field, value, who)
                 old, new = row.old_value, row.new_value
         except ValueError as err:
             log.warning("relabel_refused field=%s user=%s reason=%s", field, user_id, err)
             _tell(client, channel, f"Hark could not relabel this post: {err}", user=user_id)
+            return
+        except SQLAlchemyError as err:  # the menu already shows the new value: say it was not kept
+            log.error("relabel_not_saved field=%s user=%s error=%s", field, user_id, type(err).__name__)
+            _tell(
+                client,
+                channel,
+                "Hark could not save this relabel (database error); please try again.",
+                user=user_id,
+            )
             return
         log.info("relabel_saved mention=%d field=%s old=%s new=%s by=%s", mention_id, field, old, new, who)
         note = f"<@{user_id}> relabelled {field.replace('_', ' ')}: {old or 'none'} → {new}"
@@ -87,6 +97,8 @@ def _tell(client: WebClient, channel: str, text: str, *, user: str = "", thread:
             client.chat_postMessage(channel=channel, text=text, thread_ts=thread)
     except SlackApiError as err:
         log.warning("slack_note_failed channel=%s error=%s", channel, err.response.get("error"))
+    except OSError as err:  # network trouble: the note is a courtesy, never worth a traceback
+        log.warning("slack_note_failed channel=%s error=%s", channel, err)
 
 
 class SlackAppServer:
@@ -104,12 +116,16 @@ class SlackAppServer:
         if self._app_token:
             from slack_bolt.adapter.socket_mode import SocketModeHandler  # noqa: PLC0415  # Socket Mode only
 
-            socket = SocketModeHandler(self._app, self._app_token)
+            socket = SocketModeHandler(self._app, self._app_token)  # starts the client's own threads
             try:
-                socket.connect()  # type: ignore[no-untyped-call]  # untyped in bolt; own threads after connecting
+                socket.connect()  # type: ignore[no-untyped-call]  # untyped in bolt
             except SlackApiError as err:  # e.g. a revoked app token: stop at startup, not silently later
-                raise translate_slack_error(err, "opening the Socket Mode connection") from err
+                socket.close()  # type: ignore[no-untyped-call]  # untyped in bolt
+                raise translate_slack_error(
+                    err, "opening the Socket Mode connection", which="app token (SLACK_APP_TOKEN)"
+                ) from err
             except OSError as err:
+                socket.close()  # type: ignore[no-untyped-call]  # untyped in bolt
                 raise TransientError(f"cannot connect to slack for Socket Mode: {err}") from err
             self._stop.append(socket.close)
             log.info("slack_app_started mode=socket")
@@ -119,11 +135,19 @@ class SlackAppServer:
         from slack_bolt.adapter.wsgi import SlackRequestHandler  # noqa: PLC0415
 
         class QuietHandler(WSGIRequestHandler):
+            timeout = 10  # a client that never finishes its request must not hold shutdown hostage
+
             def log_message(self, format: str, *args: Any) -> None:  # the stdlib's signature
                 log.debug("slack_http %s", format % args)
 
         handler = SlackRequestHandler(self._app)
-        server = make_server(self._host, self._port, handler, handler_class=QuietHandler)
+        try:
+            server = make_server(self._host, self._port, handler, handler_class=QuietHandler)
+        except OSError as err:  # e.g. the port is taken: the operator must pick another
+            raise ConfigError(
+                f"responders.queue.slack_http_host/slack_http_port: cannot listen on "
+                f"{self._host}:{self._port}: {err.strerror or err}"
+            ) from err
         threading.Thread(target=server.serve_forever, name="slack-http", daemon=True).start()
         self._stop.append(server.server_close)
         self._stop.append(server.shutdown)

@@ -18,7 +18,7 @@ from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 
 from hark.config import AppConfig, Secrets
-from hark.errors import AuthError
+from hark.errors import AuthError, ConfigError
 from responders.registry import build_slack_app_server
 from responders.slack import card_blocks
 from responders.slack_app import SlackAppServer, build_slack_app
@@ -120,7 +120,7 @@ def test_relabel_from_a_card_is_stored_as_a_correction_and_noted_in_the_thread(
     assert labels is not None
     assert (labels.intent, labels.corrected) == ("feature_request", ("intent",))
     assert [(c.field, c.old_value, c.new_value, c.corrected_by) for c in corrections] == [
-        ("intent", "praise", "feature_request", "slack:ana")
+        ("intent", "praise", "feature_request", "slack:U0ANA")  # the id: a username can change hands
     ]
     (note,) = posted(slack, "chat.postMessage")
     assert note["thread_ts"] == CARD_TS
@@ -133,7 +133,7 @@ def test_a_forged_request_changes_nothing(slack_app: App, sessions: Sessions, me
         assert session.scalar(sa.select(sa.func.count()).select_from(LabelCorrectionRow)) == 0
 
 
-@pytest.mark.parametrize("value", ["999999:praise", "{mention}:furious", "garbage"])
+@pytest.mark.parametrize("value", ["999999:negative", "{mention}:furious", "garbage"])
 def test_a_bad_choice_is_refused_to_the_user_only(
     slack_app: App, slack: HTTPServer, sessions: Sessions, mention_id: int, value: str
 ) -> None:
@@ -195,7 +195,30 @@ def test_a_rejected_app_token_stops_startup_with_an_auth_error(
     client = WebClient(token="xoxb-test", base_url=httpserver.url_for("/api/"))
     app = build_slack_app(client, sessions, signing_secret=None)
     server = SlackAppServer(app, app_token="xapp-test", host="127.0.0.1", port=0)
-    with pytest.raises(AuthError, match="invalid_auth"):
+    with pytest.raises(AuthError, match=r"app token \(SLACK_APP_TOKEN\) \(invalid_auth\)"):
         server.start()
     request, _ = httpserver.log[0]
     assert request.headers["Authorization"] == "Bearer xapp-test"  # the app-level token, not the bot's
+
+
+def test_a_relabel_the_database_cannot_keep_is_reported_to_the_user(
+    slack_app: App, slack: HTTPServer, sessions: Sessions, mention_id: int
+) -> None:
+    with sessions.begin() as session:  # the store cannot take the write: no corrections table
+        session.execute(sa.text(f"DROP TABLE {LabelCorrectionRow.__tablename__}"))
+    assert click(slack_app, "relabel_intent", f"{mention_id}:complaint") == 200
+    (warning,) = posted(slack, "chat.postEphemeral")
+    assert warning["user"] == "U0ANA"
+    assert "could not save this relabel" in str(warning["text"])
+    assert posted(slack, "chat.postMessage") == []  # no thread note claims a change that was not kept
+
+
+def test_a_taken_http_port_is_a_config_error(slack_app: App) -> None:
+    first = SlackAppServer(slack_app, app_token=None, host="127.0.0.1", port=0)
+    first.start()
+    try:
+        second = SlackAppServer(slack_app, app_token=None, host="127.0.0.1", port=first.port)
+        with pytest.raises(ConfigError, match=f"cannot listen on 127.0.0.1:{first.port}"):
+            second.start()
+    finally:
+        first.stop()
