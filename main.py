@@ -265,9 +265,11 @@ def label(
     changes = {"sentiment": sentiment, "intent": intent, "needs_reply": needs_reply, "relevant": relevant}
     wanted = {k: str(v).lower() for k, v in changes.items() if v is not None}
     if not wanted:
-        raise typer.BadParameter(
-            "give at least one of --sentiment, --intent, --needs-reply/--no-reply, --relevant"
+        typer.echo(
+            "error: give at least one of --sentiment, --intent, --needs-reply/--no-reply, --relevant",
+            err=True,
         )
+        raise typer.Exit(2)
     db = open_database(load_secrets())
     with db.sessions.begin() as session:
         if mention.isdigit():
@@ -280,8 +282,8 @@ def label(
                 )
             )
         if mention_id is None:
-            typer.echo(f"error: no mention {mention}", err=True)
-            raise typer.Exit(1)
+            typer.echo(f"error: no mention {mention} (give its id or platform:external_id)", err=True)
+            raise typer.Exit(2)
         try:
             for field, value in wanted.items():
                 record_correction(session, mention_id, field, value, by)
@@ -325,10 +327,12 @@ def evaluate(
     as_json: JsonOption = False,
 ) -> None:
     """Score the classifier on a labelled file: accuracy and macro-F1 per task, with confusion matrices."""
-    from classifiers.datasets import read_labelled  # noqa: PLC0415
+    from classifiers.datasets import DatasetError, read_labelled  # noqa: PLC0415
     from classifiers.evaluation import evaluate_classifier  # noqa: PLC0415
 
     examples = read_labelled(path)
+    if not any(e.sentiment or e.intent or e.needs_reply is not None for e in examples):
+        raise DatasetError(f"{path}: no example carries a sentiment, intent or needs_reply label to score")
     _, classifier = _eval_classifier(config)
     report = evaluate_classifier(classifier, examples)
     if as_json:
@@ -371,23 +375,28 @@ def bench_classify(
     from classifiers.heads import load_heads  # noqa: PLC0415
     from classifiers.transformer import SHIPPED_HEADS, SentenceEncoder, resolve_model_path  # noqa: PLC0415
 
-    cfg, classifier = _eval_classifier(config)
-    heads, adapter, meta = load_heads(cfg.classifier.heads or SHIPPED_HEADS)
-    baseline = SentenceEncoder(
-        resolve_model_path(cfg.classifier.model),
-        max_length=cfg.classifier.max_length,
-        batch_size=1,
-        normalize=bool(meta.get("normalize", True)),
-        adapter=adapter,
-        adapter_scale=float(meta.get("adapter_scale", 1.0)),
-        quantize=False,
-        layers=meta.get("layers"),
-    )
     corpus = None
     if texts is not None:
-        from classifiers.datasets import read_labelled  # noqa: PLC0415
+        from classifiers.datasets import DatasetError, read_labelled  # noqa: PLC0415
 
         corpus = [e.text for e in read_labelled(texts)]
+        if not corpus:
+            raise DatasetError(f"{texts}: no texts to time")
+    cfg, classifier = _eval_classifier(config)
+    heads, adapter, meta = load_heads(cfg.classifier.heads or SHIPPED_HEADS)
+
+    def baseline() -> SentenceEncoder:
+        return SentenceEncoder(
+            resolve_model_path(cfg.classifier.model),
+            max_length=cfg.classifier.max_length,
+            batch_size=1,
+            normalize=bool(meta.get("normalize", True)),
+            adapter=adapter,
+            adapter_scale=float(meta.get("adapter_scale", 1.0)),
+            quantize=False,
+            layers=meta.get("layers"),
+        )
+
     result = bench(classifier, baseline, heads, n=n, baseline_n=min(n, baseline_n), corpus=corpus)
     result["texts"] = str(texts) if texts is not None else "samples/"
     if as_json:

@@ -32,31 +32,48 @@ def is_held_out(key: str, percent: int = 20) -> bool:
     return int(hashlib.sha256(key.encode("utf-8")).hexdigest()[:8], 16) % 100 < percent
 
 
+def _known(value: object, allowed: tuple[str, ...]) -> str | None:
+    """A label as the readers accept it: any case, surrounding spaces ignored; None if not one of ours."""
+    if not isinstance(value, str):
+        return None
+    label = value.strip().lower()
+    return label if label in allowed else None
+
+
 def read_airline(path: Path) -> list[Example]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        return [
-            Example(text=row["text"], sentiment=row["airline_sentiment"])
-            for row in csv.DictReader(handle)
-            if row.get("airline_sentiment") in SENTIMENTS
-        ]
+    out = []
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        for row in reader:
+            sentiment = _known(row.get("airline_sentiment"), SENTIMENTS)
+            text = row.get("text")
+            if sentiment is None or not isinstance(text, str):
+                raise DatasetError(
+                    f"{path}:{reader.line_num}: need a text and an airline_sentiment of "
+                    f"{', '.join(SENTIMENTS)} (got {row.get('airline_sentiment')!r})"
+                )
+            out.append(Example(text=text, sentiment=sentiment))
+    return out
 
 
 def read_tweeteval(text_path: Path) -> list[Example]:
     """`*_text.txt` beside `*_labels.txt` and `mapping.txt`; sentiment maps directly, emotion by valence."""
     labels_path = text_path.with_name(text_path.name.replace("_text.txt", "_labels.txt"))
     mapping: dict[str, str] = {}
-    for line in (text_path.parent / "mapping.txt").read_text(encoding="utf-8").splitlines():
+    for line in (text_path.parent / "mapping.txt").read_text(encoding="utf-8-sig").splitlines():
         if line.strip():
-            number, name = line.split("\t") if "\t" in line else line.split(maxsplit=1)
-            mapping[number.strip()] = name.strip()
+            key, value = line.split("\t") if "\t" in line else line.split(maxsplit=1)
+            mapping[key.strip()] = value.strip()
     valence = {"anger": "negative", "sadness": "negative", "joy": "positive", "optimism": "positive"}
-    texts = text_path.read_text(encoding="utf-8").splitlines()
-    labels = labels_path.read_text(encoding="utf-8").splitlines()
+    texts = text_path.read_text(encoding="utf-8-sig").splitlines()
+    labels = labels_path.read_text(encoding="utf-8-sig").splitlines()
     if len(texts) != len(labels):
         raise DatasetError(f"{text_path} has {len(texts)} lines but {labels_path} has {len(labels)}")
     out = []
-    for text, label in zip(texts, labels, strict=True):
-        name = mapping[label.strip()]
+    for line_no, (text, label) in enumerate(zip(texts, labels, strict=True), start=1):
+        name = mapping.get(label.strip())
+        if name is None:
+            raise DatasetError(f"{labels_path}:{line_no}: label {label.strip()!r} is not in mapping.txt")
         sentiment = name if name in SENTIMENTS else valence.get(name)
         if sentiment:
             out.append(Example(text=text.strip(), sentiment=sentiment))
@@ -75,7 +92,7 @@ BITEXT_INTENTS = {
 
 
 def read_bitext(path: Path) -> list[Example]:
-    with path.open(encoding="utf-8", newline="") as handle:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
         return [
             Example(
                 text=row["instruction"],
@@ -88,7 +105,7 @@ def read_bitext(path: Path) -> list[Example]:
 
 def read_jsonl(path: Path) -> list[Example]:
     out = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
         if not line.strip():
             continue
         try:
@@ -96,14 +113,18 @@ def read_jsonl(path: Path) -> list[Example]:
             text = item["text"]
         except (json.JSONDecodeError, KeyError, TypeError) as err:
             raise DatasetError(f"{path}:{number}: not a JSON object with a text field ({err})") from err
-        sentiment, intent, needs_reply = item.get("sentiment"), item.get("intent"), item.get("needs_reply")
-        if sentiment is not None and sentiment not in SENTIMENTS:
-            raise DatasetError(f"{path}:{number}: unknown sentiment {sentiment!r}")
-        if intent is not None and intent not in INTENTS:
-            raise DatasetError(f"{path}:{number}: unknown intent {intent!r}")
+        if not isinstance(text, str) or not text.strip():
+            raise DatasetError(f"{path}:{number}: text must be a non-empty string")
+        raw_sentiment, raw_intent = item.get("sentiment"), item.get("intent")
+        needs_reply = item.get("needs_reply")
+        sentiment, intent = _known(raw_sentiment, SENTIMENTS), _known(raw_intent, INTENTS)
+        if raw_sentiment is not None and sentiment is None:
+            raise DatasetError(f"{path}:{number}: unknown sentiment {raw_sentiment!r}")
+        if raw_intent is not None and intent is None:
+            raise DatasetError(f"{path}:{number}: unknown intent {raw_intent!r}")
         if needs_reply is not None and not isinstance(needs_reply, bool):
             raise DatasetError(f"{path}:{number}: needs_reply must be true or false")
-        out.append(Example(text=str(text), sentiment=sentiment, intent=intent, needs_reply=needs_reply))
+        out.append(Example(text=text, sentiment=sentiment, intent=intent, needs_reply=needs_reply))
     return out
 
 
@@ -115,7 +136,7 @@ def read_labelled(path: Path) -> list[Example]:
         if path.suffix == ".jsonl":
             return read_jsonl(path)
         if path.suffix == ".csv":
-            with path.open(encoding="utf-8", newline="") as handle:
+            with path.open(encoding="utf-8-sig", newline="") as handle:
                 header = next(csv.reader(handle), [])
             if "airline_sentiment" in header:
                 return read_airline(path)

@@ -77,7 +77,7 @@ def gather(data_dir: Path, extra: Sequence[Example] = ()) -> TrainingData:
     data.sentiment += general
     data.repeated.update(e.text for e in general)  # neutral-heavy general tweets balance airline complaints
     data.held_out["tweeteval_sentiment_test"] = read_tweeteval(
-        data_dir / "tweeteval_sentiment" / "test_text.txt"
+        _require(data_dir / "tweeteval_sentiment" / "test_text.txt")
     )
     bitext = read_bitext(
         _require(data_dir / "bitext_support" / "Bitext_Sample_Customer_Support_Training_Dataset.csv")
@@ -219,7 +219,8 @@ def rescore(
     heads, adapter, meta = load_heads(out_dir)
     data = gather(data_dir)
     metrics = score_current(data.limited(limit) if limit else data, out_dir, model_path, max_length)
-    meta = {k: v for k, v in meta.items() if k not in ("labels", "adapter_file")}
+    # a "before" from an earlier training run no longer describes the same conditions as the new scores
+    meta = {k: v for k, v in meta.items() if k not in ("labels", "adapter_file", "metrics_before")}
     meta["metrics"] = metrics
     meta["scored_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     save_heads(out_dir, heads, meta, adapter=adapter)
@@ -245,6 +246,8 @@ def train(
     With compare_with_current, the heads already in out_dir are scored on the same held-out splits
     first, and the metadata carries both as `metrics_before` and `metrics`.
     """
+    if method not in ("lora", "frozen"):  # before minutes of reading and scoring, not after
+        raise DatasetError(f"unknown training method {method!r} (lora or frozen)")
     settings = settings or FinetuneSettings()
     data = gather(data_dir, extra)
     if limit is not None:
@@ -304,6 +307,21 @@ def _metric(metrics: dict[str, Any], split: str, task: str, key: str) -> str:
     return f"{value:.3f}" if isinstance(value, float) else "n/a"
 
 
+def _metrics_table(m: dict[str, Any]) -> list[str]:
+    lines = ["| split | task | n | accuracy | macro-F1 | macro-recall |", "|---|---|---|---|---|---|"]
+    for split, tasks in m.items():
+        for task in ("sentiment", "intent"):
+            if task in tasks:
+                lines.append(
+                    f"| {split} | {task} | {tasks[task]['n']} | {_metric(m, split, task, 'accuracy')} | "
+                    f"{_metric(m, split, task, 'macro_f1')} | {_metric(m, split, task, 'macro_recall')} |"
+                )
+        if "needs_reply" in tasks:
+            reply = tasks["needs_reply"]
+            lines.append(f"| {split} | needs_reply | {reply['n']} | | F1 {reply['f1']:.3f} | |")
+    return lines
+
+
 def model_card(meta: dict[str, Any]) -> str:
     m = meta["metrics"]
     lines = [
@@ -340,19 +358,14 @@ def model_card(meta: dict[str, Any]) -> str:
         "Held-out splits are chosen by a stable hash of the text (20%), so they never overlap training.",
         "",
         "## Metrics (held out)",
-        "| split | task | n | accuracy | macro-F1 | macro-recall |",
-        "|---|---|---|---|---|---|",
+        *_metrics_table(m),
     ]
-    for split, tasks in m.items():
-        for task in ("sentiment", "intent"):
-            if task in tasks:
-                lines.append(
-                    f"| {split} | {task} | {tasks[task]['n']} | {_metric(m, split, task, 'accuracy')} | "
-                    f"{_metric(m, split, task, 'macro_f1')} | {_metric(m, split, task, 'macro_recall')} |"
-                )
-        if "needs_reply" in tasks:
-            reply = tasks["needs_reply"]
-            lines.append(f"| {split} | needs_reply | {reply['n']} | | F1 {reply['f1']:.3f} | |")
+    if meta.get("metrics_before"):
+        lines += [
+            "",
+            "## Before this training run (the heads it replaced, same held-out splits)",
+            *_metrics_table(meta["metrics_before"]),
+        ]
     lines += [
         "",
         "## Limits",

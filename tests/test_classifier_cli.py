@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from classifiers.datasets import is_held_out, read_jsonl, shipped_social_posts
+from tests.conftest import SHARED
 from tests.test_cli import hark
 
 pytestmark = pytest.mark.slow
@@ -54,6 +55,13 @@ def test_eval_of_a_bad_file_exits_2(tmp_path: Path) -> None:
     result = hark("eval", str(path))
     assert result.returncode == 2
     assert "bad.jsonl:1" in result.stderr
+
+
+def test_eval_of_a_file_without_labels_hark_scores_exits_2() -> None:
+    irony = SHARED / "data" / "tweeteval_irony" / "test_text.txt"  # irony labels are no sentiment
+    result = hark("eval", str(irony))
+    assert result.returncode == 2
+    assert "no example carries a sentiment, intent or needs_reply label" in result.stderr
 
 
 def test_bench_prints_measured_numbers() -> None:
@@ -103,3 +111,13 @@ def test_train_writes_small_loadable_heads_and_compares_before_and_after(tmp_pat
     compared = json.loads(again.stdout)
     assert set(compared["metrics_before"]) == set(compared["metrics"])
     assert compared["train_sizes"]["corrections"] == 0
+    assert "## Before this training run" in (out / "MODEL_CARD.md").read_text()  # what the user reads
+    hark("train", "--out", str(out), "--score-only", "--limit", "48")
+    assert "## Before this training run" not in (out / "MODEL_CARD.md").read_text()  # a stale "before"
+
+
+def test_an_unknown_training_method_is_refused_before_any_work(tmp_path: Path) -> None:
+    result = hark("train", "--out", str(tmp_path / "heads"), "--method", "magic")
+    assert result.returncode == 2
+    assert "unknown training method 'magic'" in result.stderr
+    assert not (tmp_path / "heads").exists()

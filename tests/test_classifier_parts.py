@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
 import torch
 from transformers import BertConfig, BertModel
 
-from classifiers.datasets import DatasetError, is_held_out, read_labelled
+from classifiers.datasets import (
+    DatasetError,
+    Example,
+    is_held_out,
+    read_airline,
+    read_labelled,
+    read_tweeteval,
+)
 from classifiers.language import detect_language
 from classifiers.lora import adapter_tensors, inject, keep_layers, merge
 from classifiers.metrics import binary_f1, score
 from classifiers.relevance import RelevanceRules
+from classifiers.training import REPEATS, gather, merge_examples
 from classifiers.transformer import quantize_int8
 from tests.conftest import SHARED
 
@@ -61,6 +70,51 @@ def test_bad_labelled_files_say_which_line(tmp_path: Path) -> None:
     other.write_text("hello")
     with pytest.raises(DatasetError, match="not a recognised labelled file"):
         read_labelled(other)
+
+
+def test_labels_in_any_case_and_a_byte_order_mark_are_read(tmp_path: Path) -> None:
+    jsonl = tmp_path / "excel.jsonl"
+    jsonl.write_text(
+        '{"text": "meh", "sentiment": " Negative", "intent": "COMPLAINT"}\n', encoding="utf-8-sig"
+    )
+    (example,) = read_labelled(jsonl)
+    assert (example.sentiment, example.intent) == ("negative", "complaint")
+    airline = tmp_path / "Tweets.csv"
+    airline.write_text("tweet_id,airline_sentiment,text\n1,Positive,great crew\n", encoding="utf-8-sig")
+    assert read_labelled(airline) == [Example(text="great crew", sentiment="positive")]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        (
+            "null.jsonl",
+            '{"text": null, "sentiment": "negative"}\n',
+            r"null.jsonl:1: text must be a non-empty",
+        ),
+        (
+            "Tweets.csv",
+            "tweet_id,airline_sentiment,text\n1,negative,late again\n2,furious,lost my bag\n",
+            r"Tweets.csv:3: need a text and an airline_sentiment .* \(got 'furious'\)",
+        ),
+        ("Tweets.csv", "tweet_id,airline_sentiment,text\n1,negative\n", r"Tweets.csv:2: need a text"),
+    ],
+)
+def test_a_row_the_readers_cannot_use_is_an_error_not_a_silent_drop(
+    tmp_path: Path, name: str, content: str, message: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(DatasetError, match=message):
+        read_labelled(path)
+
+
+def test_a_tweeteval_label_missing_from_the_mapping_names_its_line(tmp_path: Path) -> None:
+    (tmp_path / "mapping.txt").write_text("0\tnegative\n1\tneutral\n2\tpositive\n")
+    (tmp_path / "test_text.txt").write_text("good \nbad \n")
+    (tmp_path / "test_labels.txt").write_text("2\n7\n")
+    with pytest.raises(DatasetError, match=r"test_labels.txt:2: label '7' is not in mapping.txt"):
+        read_labelled(tmp_path / "test_text.txt")
 
 
 @pytest.mark.parametrize(
@@ -163,3 +217,18 @@ def test_int8_leaves_the_first_feed_forward_down_projections_in_float() -> None:
     assert not {"encoder.layer.0.output.dense", "encoder.layer.1.output.dense"} & int8
     with torch.no_grad():
         assert model(input_ids=torch.tensor([[1, 5, 7, 2]])).last_hidden_state.shape == (1, 4, 16)
+
+
+def test_the_training_mix_repeats_each_source_as_the_model_card_says() -> None:
+    data = gather(DATA)
+    seen = Counter(e.text for e in merge_examples(data))
+    airline = [e.text for e in read_airline(DATA / "airline" / "Tweets.csv") if not is_held_out(e.text)]
+    general = [e.text for e in read_tweeteval(DATA / "tweeteval_sentiment" / "val_text.txt")]
+    posts = [e.text for e in data.intent if e.sentiment is not None]  # hand-labelled social posts
+    bitext = [e.text for e in data.intent if e.sentiment is None]
+    assert {seen[t] for t in airline} == {1}
+    assert {seen[t] for t in general} == {REPEATS}
+    assert {seen[t] for t in posts} == {REPEATS}
+    assert {seen[t] for t in bitext} == {1}
+    held_out = {e.text for split in data.held_out.values() for e in split}
+    assert not held_out & set(seen)

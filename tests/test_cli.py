@@ -91,3 +91,10 @@ def test_status_json_on_a_fresh_database(tmp_path: Path) -> None:
 def test_unknown_option_is_a_usage_error() -> None:
     result = hark("status", "--no-such-option")
     assert result.returncode == 2
+
+
+def test_label_usage_errors_exit_2_with_one_line(tmp_path: Path) -> None:
+    env = {"HARK_DATABASE_URL": f"sqlite:///{tmp_path}/h.db"}
+    unknown = hark("label", "x:404", "--by", "ana", "--intent", "praise", env=env)
+    assert_one_line_error(unknown, "no mention x:404")
+    assert_one_line_error(hark("label", "x:404", "--by", "ana", env=env), "give at least one of --sentiment")
