@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 
 from classifiers.config import IntentRule
@@ -22,14 +23,21 @@ INTENT_PRIORITY: dict[str, int] = {
 REPLY_INTENTS = frozenset({"churn_risk", "complaint", "purchase_intent", "support_question"})
 
 
+def contains_phrase(text: str, phrase: str) -> bool:
+    """Whole words only, any case: a rule for "ad" must not fire on "bad" or "address"."""
+    return re.search(rf"(?<!\w){re.escape(phrase.lower())}(?!\w)", text) is not None
+
+
 def rule_intent(mention: Mention, rules: Sequence[IntentRule]) -> Intent | None:
-    """The first config rule that matches wins over the model."""
-    text = mention.text.lower()
+    """Config rules win over the model: an author rule first (who posted is surer evidence than a word),
+    then the first rule with a keyword in the text."""
     handle = mention.author.handle.lower()
     for rule in rules:
-        if any(keyword.lower() in text for keyword in rule.keywords):
-            return rule.intent
         if handle in {a.lower().lstrip("@").removeprefix("u/") for a in rule.authors}:
+            return rule.intent
+    text = mention.text.lower()
+    for rule in rules:
+        if any(contains_phrase(text, keyword) for keyword in rule.keywords):
             return rule.intent
     return None
 

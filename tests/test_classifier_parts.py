@@ -10,6 +10,7 @@ import pytest
 import torch
 from transformers import BertConfig, BertModel
 
+from classifiers.config import IntentRule
 from classifiers.datasets import (
     DatasetError,
     Example,
@@ -22,8 +23,10 @@ from classifiers.language import detect_language
 from classifiers.lora import adapter_tensors, inject, keep_layers, merge
 from classifiers.metrics import binary_f1, score
 from classifiers.relevance import RelevanceRules
+from classifiers.scoring import rule_intent
 from classifiers.training import REPEATS, gather, merge_examples
 from classifiers.transformer import quantize_int8
+from tests.builders import mention
 from tests.conftest import SHARED
 
 DATA = SHARED / "data"
@@ -232,3 +235,15 @@ def test_the_training_mix_repeats_each_source_as_the_model_card_says() -> None:
     assert {seen[t] for t in bitext} == {1}
     held_out = {e.text for split in data.held_out.values() for e in split}
     assert not held_out & set(seen)
+
+
+def test_config_rules_match_whole_words_and_authors_come_first() -> None:
+    rules = (
+        IntentRule(intent="spam", keywords=("ad", "free crypto")),
+        IntentRule(intent="complaint", keywords=("refund",)),
+        IntentRule(intent="spam", authors=("@promo_bot",)),
+    )
+    assert rule_intent(mention(1, "this is a bad address"), rules) is None  # not "ad"
+    assert rule_intent(mention(2, "FREE Crypto!!! click"), rules) == "spam"
+    assert rule_intent(mention(3, "I want a refund"), rules) == "complaint"
+    assert rule_intent(mention(4, "refund scam? get a refund here", author="Promo_Bot"), rules) == "spam"
