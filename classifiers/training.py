@@ -41,6 +41,7 @@ class TrainingData:
     sources: list[str] = field(default_factory=list)
     held_out: dict[str, list[Example]] = field(default_factory=dict)
     repeated: set[str] = field(default_factory=set)  # texts merge_examples shows REPEATS times
+    corrections: frozenset[Example] = frozenset()  # the team's: their labels win over a dataset's
 
     def limited(self, n: int) -> TrainingData:
         """At most n examples per list, spread evenly over each list: for smoke runs and tests."""
@@ -56,6 +57,7 @@ class TrainingData:
             sources=[*self.sources, f"(limited to {n} examples per task and split)"],
             held_out={name: cut(items) for name, items in self.held_out.items()},
             repeated=self.repeated,
+            corrections=self.corrections,
         )
 
 
@@ -93,6 +95,7 @@ def gather(data_dir: Path, extra: Sequence[Example] = ()) -> TrainingData:
         posts += read_jsonl(path)
         data.sources.append(f"classifiers/data/{path.name}")
     posts += extra
+    data.corrections = frozenset(extra)
     train_posts = [e for e in posts if not is_held_out(e.text)]
     data.held_out["social_posts"] = [e for e in posts if is_held_out(e.text)]
     data.sentiment += [e for e in train_posts if e.sentiment]
@@ -142,9 +145,10 @@ REPEATS = 3  # how often the scarce in-domain examples (social posts, general tw
 
 def merge_examples(data: TrainingData) -> list[Example]:
     """One example per text with every label known for it; social posts and `repeated` texts are seen
-    REPEATS times."""
+    REPEATS times. Where sources disagree about a text, the team's correction wins, else the first source."""
     merged: dict[str, Example] = {}
-    for example in [*data.sentiment, *data.intent, *data.needs_reply]:
+    everything = [*data.sentiment, *data.intent, *data.needs_reply]
+    for example in sorted(everything, key=lambda e: e not in data.corrections):  # stable: corrections first
         known = merged.get(example.text)
         if known is None:
             merged[example.text] = example

@@ -247,3 +247,12 @@ def test_config_rules_match_whole_words_and_authors_come_first() -> None:
     assert rule_intent(mention(2, "FREE Crypto!!! click"), rules) == "spam"
     assert rule_intent(mention(3, "I want a refund"), rules) == "complaint"
     assert rule_intent(mention(4, "refund scam? get a refund here", author="Promo_Bot"), rules) == "spam"
+
+
+def test_a_team_correction_wins_over_a_dataset_label_for_the_same_text() -> None:
+    airline = next(e for e in read_airline(DATA / "airline" / "Tweets.csv") if not is_held_out(e.text))
+    other = next(s for s in ("negative", "neutral", "positive") if s != airline.sentiment)
+    corrected = Example(text=airline.text, sentiment=other, intent="complaint")
+    merged = [e for e in merge_examples(gather(DATA, [corrected])) if e.text == airline.text]
+    assert merged
+    assert {(e.sentiment, e.intent) for e in merged} == {(other, "complaint")}
