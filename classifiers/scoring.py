@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 
 from classifiers.config import IntentRule
+from hark.phrases import find_phrase
 from hark.records import Intent, Mention, Sentiment
 
 # How urgent each intent is for a brand team, before sentiment and reach
@@ -23,11 +23,6 @@ INTENT_PRIORITY: dict[str, int] = {
 REPLY_INTENTS = frozenset({"churn_risk", "complaint", "purchase_intent", "support_question"})
 
 
-def contains_phrase(text: str, phrase: str) -> bool:
-    """Whole words only, any case: a rule for "ad" must not fire on "bad" or "address"."""
-    return re.search(rf"(?<!\w){re.escape(phrase.lower())}(?!\w)", text) is not None
-
-
 def rule_intent(mention: Mention, rules: Sequence[IntentRule]) -> Intent | None:
     """Config rules win over the model: an author rule first (who posted is surer evidence than a word),
     then the first rule with a keyword in the text."""
@@ -35,9 +30,8 @@ def rule_intent(mention: Mention, rules: Sequence[IntentRule]) -> Intent | None:
     for rule in rules:
         if handle in {a.lower().lstrip("@").removeprefix("u/") for a in rule.authors}:
             return rule.intent
-    text = mention.text.lower()
     for rule in rules:
-        if any(contains_phrase(text, keyword) for keyword in rule.keywords):
+        if any(find_phrase(mention.text, keyword) for keyword in rule.keywords):
             return rule.intent
     return None
 

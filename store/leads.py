@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +12,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from hark.errors import HarkError
+from hark.phrases import find_phrase
 from store.customers import audit
 from store.models import CustomerRow, IdentityRow, LeadRow, MentionRow
 
@@ -47,7 +47,7 @@ def products_named(text: str, products: Sequence[str]) -> list[str]:
     """The configured products a post names, in the order it names them."""
     found = []
     for product in products:
-        match = re.search(rf"(?<!\w){re.escape(product)}(?!\w)", text, re.IGNORECASE)
+        match = find_phrase(text, product)
         if match:
             found.append((match.start(), product))
     return [product for _, product in sorted(found)]
