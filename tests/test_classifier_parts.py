@@ -22,10 +22,10 @@ from classifiers.datasets import (
 from classifiers.language import detect_language
 from classifiers.lora import adapter_tensors, inject, keep_layers, merge
 from classifiers.metrics import binary_f1, score
+from classifiers.quantization import quantize_int8
 from classifiers.relevance import RelevanceRules
 from classifiers.scoring import rule_intent
 from classifiers.training import REPEATS, gather, merge_examples
-from classifiers.transformer import quantize_int8
 from tests.builders import mention
 from tests.conftest import SHARED
 
