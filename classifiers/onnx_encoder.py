@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import os
 import shutil
 import tempfile
 import time
@@ -21,10 +22,11 @@ from pathlib import Path
 import numpy as np
 import onnxruntime
 import torch
-from onnxruntime.capi.onnxruntime_pybind11_state import Fail, InvalidProtobuf
+import transformers
+from onnxruntime.capi import onnxruntime_pybind11_state as ort_state
 
 from classifiers.pooling import PooledEncoder
-from classifiers.quantization import keeps_float
+from classifiers.quantization import FLOAT_FFN_LAYERS, keeps_float
 from hark.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,31 @@ log = logging.getLogger(__name__)
 OPSET = 17
 INPUTS = ("input_ids", "attention_mask")
 PRUNE_AFTER = 30 * 24 * 3600  # seconds since a cached file was last loaded
+SCRATCH_AFTER = 24 * 3600  # a build folder this old belongs to an export that was killed
+# How the file is made; part of the cache key, so changing any of it rebuilds instead of serving an old file
+RECIPE = ("per_channel", "QInt8", "MatMul+Gather", tuple(sorted(FLOAT_FFN_LAYERS)))
+# What ONNX Runtime raises for a file it cannot load (all derive from Exception directly)
+LOAD_ERRORS = (
+    ort_state.Fail,
+    ort_state.InvalidArgument,
+    ort_state.InvalidGraph,
+    ort_state.InvalidProtobuf,
+    ort_state.NoSuchFile,
+    ort_state.NotImplemented,
+    ort_state.RuntimeException,
+)
+
+
+class ExportError(ConfigError):
+    """The model cannot run under ONNX Runtime; `classifier.runtime: torch` still can."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"classifier.runtime: {reason}; set classifier.runtime: torch")
+
+
+def first_line(err: BaseException) -> str:
+    """Exporter and runtime errors run to many lines; a ConfigError is one."""
+    return (str(err).strip().splitlines() or [type(err).__name__])[0]
 
 
 def cache_key(encoder: PooledEncoder, *, quantize: bool) -> str:
@@ -40,7 +67,15 @@ def cache_key(encoder: PooledEncoder, *, quantize: bool) -> str:
     for name, tensor in encoder.state_dict().items():
         digest.update(name.encode())
         digest.update(tensor.detach().contiguous().cpu().numpy().tobytes())
-    setup = (quantize, encoder.sentiment_order, torch.__version__, onnxruntime.__version__, OPSET)
+    setup = (
+        quantize,
+        encoder.sentiment_order,
+        RECIPE,
+        OPSET,
+        torch.__version__,
+        transformers.__version__,
+        onnxruntime.__version__,
+    )
     digest.update(repr(setup).encode())
     return digest.hexdigest()[:16]
 
@@ -59,7 +94,8 @@ def float_nodes(path: Path) -> list[str]:
 
 
 def export(encoder: PooledEncoder, path: Path, *, quantize: bool) -> None:
-    """Write the encoder as ONNX (dynamic batch and length), int8 per output channel when asked."""
+    """Write the encoder as ONNX (dynamic batch and length); with `quantize`, int8 weights per output channel
+    for the linear maps (except keeps_float's) and, ONNX Runtime's default, the embedding tables."""
     sample = torch.ones((2, 8), dtype=torch.long)
     outputs = ["embedding"] if encoder.sentiment_order is None else ["embedding", "sentiment"]
     axes = {name: {0: "batch", 1: "tokens"} for name in INPUTS} | {name: {0: "batch"} for name in outputs}
@@ -82,11 +118,8 @@ def export(encoder: PooledEncoder, path: Path, *, quantize: bool) -> None:
                 opset_version=OPSET,
                 dynamo=False,
             )
-        except RuntimeError as err:  # torch.onnx's errors derive from it: an operator ONNX lacks, say
-            raise ConfigError(
-                f"classifier.runtime: this model cannot be exported to ONNX ({err}); "
-                "set classifier.runtime: torch"
-            ) from err
+        except (RuntimeError, TypeError, ValueError) as err:  # torch.onnx's own errors are RuntimeErrors
+            raise ExportError(f"this model cannot be exported to ONNX ({first_line(err)})") from err
     if not quantize:
         fp32.replace(path)
         return
@@ -99,6 +132,8 @@ def export(encoder: PooledEncoder, path: Path, *, quantize: bool) -> None:
         quantize_dynamic(
             fp32, path, weight_type=QuantType.QInt8, per_channel=True, nodes_to_exclude=float_nodes(fp32)
         )
+    except (RuntimeError, TypeError, ValueError, KeyError) as err:  # an op its quantiser does not know
+        raise ExportError(f"ONNX Runtime cannot quantise this model ({first_line(err)})") from err
     finally:
         root.removeFilter(_not_onnxruntime)
     fp32.unlink()
@@ -106,6 +141,14 @@ def export(encoder: PooledEncoder, path: Path, *, quantize: bool) -> None:
 
 def _not_onnxruntime(record: logging.LogRecord) -> bool:
     return "onnxruntime" not in Path(record.pathname).parts
+
+
+def _fresh_session(path: Path, threads: int) -> onnxruntime.InferenceSession:
+    """A file we just exported that ONNX Runtime still refuses (an operator its CPU build lacks)."""
+    try:
+        return _session(path, threads)
+    except LOAD_ERRORS as err:
+        raise ExportError(f"ONNX Runtime cannot run the exported model ({first_line(err)})") from err
 
 
 def _session(path: Path, threads: int) -> onnxruntime.InferenceSession:
@@ -128,10 +171,10 @@ class OnnxEncoder:
             with tempfile.TemporaryDirectory(prefix="hark-onnx-") as scratch:
                 path = Path(scratch) / "encoder.onnx"
                 export(encoder, path, quantize=quantize)
-                self._session = _session(path, threads)
+                self._session = _fresh_session(path, threads)
             return
         path = cache_dir / f"encoder-{cache_key(encoder, quantize=quantize)}.onnx"
-        self._session = self._cached(path, threads) or _session(
+        self._session = self._cached(path, threads) or _fresh_session(
             self._build(encoder, path, quantize=quantize), threads
         )
 
@@ -141,8 +184,8 @@ class OnnxEncoder:
             return None
         try:
             session = _session(path, threads)
-        except (Fail, InvalidProtobuf) as err:  # a truncated or foreign file: rebuild it
-            log.warning("onnx_cache_unreadable path=%s error=%s; rebuilding it", path, err)
+        except LOAD_ERRORS as err:  # empty, truncated, foreign, or pruned by another process meanwhile
+            log.warning("onnx_cache_unreadable path=%s error=%s; rebuilding it", path, first_line(err))
             return None
         with contextlib.suppress(OSError):  # a read-only cache still serves
             path.touch()  # its modification time says when it was last used, for pruning
@@ -157,6 +200,8 @@ class OnnxEncoder:
             scratch = Path(tempfile.mkdtemp(prefix=".build-", dir=path.parent))
             built = scratch / path.name
             export(encoder, built, quantize=quantize)
+            with built.open("rb") as file:  # on disk before it has its final name: never an empty entry
+                os.fsync(file.fileno())
             built.replace(path)
         except OSError as err:  # not a folder, read-only, disk full
             raise ConfigError(f"classifier.cache_dir: cannot write to {path.parent}: {err}") from err
@@ -174,12 +219,18 @@ class OnnxEncoder:
 
 
 def _prune(keep: Path) -> None:
-    """Remove exported encoders nobody has loaded for PRUNE_AFTER (other heads, older trainings)."""
-    cutoff = time.time() - PRUNE_AFTER
+    """Remove exported encoders nobody has loaded for PRUNE_AFTER (other heads, older trainings; a process
+    running that long re-exports at its next start) and build folders of exports that were killed."""
+    now = time.time()
     for old in keep.parent.glob("encoder-*.onnx"):
         try:
-            if old != keep and old.stat().st_mtime < cutoff:
+            if old != keep and old.stat().st_mtime < now - PRUNE_AFTER:
                 old.unlink()
                 log.info("onnx_cache_pruned path=%s", old)
-        except OSError as err:  # another process removed or is using it: not ours to fight over
+        except OSError as err:  # another process pruned it first, or the folder became read-only
             log.warning("onnx_cache_prune_failed path=%s error=%s", old, err)
+    for scratch in keep.parent.glob(".build-*"):
+        with contextlib.suppress(OSError):
+            if scratch.stat().st_mtime < now - SCRATCH_AFTER:
+                shutil.rmtree(scratch)
+                log.info("onnx_cache_pruned path=%s", scratch)

@@ -26,6 +26,7 @@ from classifiers.datasets import (
 from classifiers.finetune import FinetuneSettings, finetune
 from classifiers.heads import META_FILE, Head, fit_head, load_heads, save_heads
 from classifiers.metrics import binary_f1, score
+from classifiers.onnx_encoder import ExportError
 from classifiers.transformer import SentenceEncoder
 from hark.records import INTENTS, SENTIMENTS
 
@@ -198,6 +199,16 @@ def score_held_out(
     return {name: evaluate(heads, embeddings, examples) for name, examples in data.held_out.items()}
 
 
+def scoring_encoder(model_path: str, **settings: Any) -> SentenceEncoder:
+    """The encoder as `hark run` executes it with the default runtime; torch's for a model ONNX cannot take
+    (such a model needs `classifier.runtime: torch` to run, and `hark train` has no config to say so)."""
+    try:
+        return SentenceEncoder(model_path, runtime=DEFAULT_RUNTIME, **settings)
+    except ExportError as err:
+        log.warning("scoring_with_torch reason=%s", err)
+        return SentenceEncoder(model_path, runtime="torch", **settings)
+
+
 def score_current(
     data: TrainingData, out_dir: Path, model_path: str, max_length: int
 ) -> dict[str, Any] | None:
@@ -205,7 +216,7 @@ def score_current(
     if not (out_dir / META_FILE).exists():
         return None
     heads, adapter, meta = load_heads(out_dir)
-    encoder = SentenceEncoder(
+    encoder = scoring_encoder(
         model_path,
         max_length=max_length,
         normalize=bool(meta.get("normalize", True)),
@@ -213,7 +224,6 @@ def score_current(
         adapter_scale=float(meta.get("adapter_scale", 1.0)),
         quantize=adapter is not None,
         layers=meta.get("layers"),
-        runtime=DEFAULT_RUNTIME,
     )
     return score_held_out(data, encoder, heads)
 
@@ -292,7 +302,7 @@ def train(
         )
         save_heads(out_dir, heads, meta, adapter=result.adapter)
         # score the merged, int8-quantised encoder: the one `hark run` will load
-        evaluator = SentenceEncoder(
+        evaluator = scoring_encoder(
             model_path,
             max_length=max_length,
             normalize=False,
@@ -300,7 +310,6 @@ def train(
             adapter_scale=result.adapter_scale,
             quantize=True,
             layers=settings.layers,
-            runtime=DEFAULT_RUNTIME,
         )
     else:
         raise DatasetError(f"unknown training method {method!r} (lora or frozen)")
@@ -352,7 +361,8 @@ def model_card(meta: dict[str, Any]) -> str:
         "and needs_reply heads on mean-pooled embeddings. At load time the adapters are merged into the base "
         "weights, the encoder is exported to ONNX, and its linear maps are quantised to int8 per output "
         "channel, except the feed-forward down-projections of the first two layers (their inputs have "
-        "outliers; kept in float). The metrics below are of that encoder as ONNX Runtime runs it.",
+        "outliers; kept in float); the embedding tables are stored as uint8 (ONNX Runtime's default). "
+        "The metrics below are of that encoder as ONNX Runtime runs it.",
         "- `frozen`: linear heads on the frozen encoder's normalised embeddings.",
         "",
         f"Settings: {meta.get('finetune', {})}",

@@ -126,17 +126,18 @@ def test_an_unknown_training_method_is_refused_before_any_work(tmp_path: Path) -
 def test_both_runtimes_score_the_held_out_posts_alike(tmp_path: Path) -> None:
     """`classifier.runtime: torch` is the fallback for models ONNX cannot export; it must stay usable."""
     posts = held_out_posts(tmp_path, 200)
-    config = tmp_path / "config.yaml"
-    config.write_text(
-        "brand: {name: B}\nsources: [{type: x, name: s, query: b}]\n"
-        f"classifier: {{runtime: torch, cache_dir: {tmp_path / 'unused'}}}\n"
-    )
     reports = {}
-    for runtime, args in (("onnx", ()), ("torch", ("--config", str(config)))):
-        result = hark("eval", str(posts), "--json", *args)
+    for runtime in ("onnx", "torch"):
+        config = tmp_path / f"{runtime}.yaml"
+        config.write_text(
+            "brand: {name: B}\nsources: [{type: x, name: s, query: b}]\n"
+            f"classifier: {{runtime: {runtime}, cache_dir: {tmp_path / runtime}}}\n"
+        )
+        result = hark("eval", str(posts), "--json", "--config", str(config))
         assert result.returncode == 0, result.stderr[-2000:]
         reports[runtime] = json.loads(result.stdout)
-    assert not (tmp_path / "unused").exists()  # the torch runtime exports nothing
+    assert [p.suffix for p in (tmp_path / "onnx").iterdir()] == [".onnx"]  # one exported encoder, cached
+    assert not (tmp_path / "torch").exists()  # the torch runtime exports nothing
     for task in ("sentiment", "intent"):
         assert reports["torch"][task]["accuracy"] > 0.6
         assert abs(reports["onnx"][task]["accuracy"] - reports["torch"][task]["accuracy"]) < 0.05

@@ -11,15 +11,28 @@ from pathlib import Path
 import onnx
 import pytest
 import torch
-from transformers import BertConfig, BertForSequenceClassification
+from transformers import (
+    BertConfig,
+    BertForSequenceClassification,
+    RobertaConfig,
+    RobertaForSequenceClassification,
+)
 
-from classifiers.onnx_encoder import PRUNE_AFTER, OnnxEncoder, export
+from classifiers import onnx_encoder
+from classifiers.onnx_encoder import PRUNE_AFTER, ExportError, OnnxEncoder, export
 from classifiers.pooling import PooledEncoder
+from classifiers.training import scoring_encoder
+from classifiers.transformer import SentenceEncoder
 from hark.errors import ConfigError
 from tests.test_classifier_parts import bert
+from tests.test_sentiment_model import tiny_model
 
+# shorter and longer than the 8-token sample the export traces with; the first row is padded
 IDS = torch.tensor([[1, 5, 7, 9, 2, 0, 0], [1, 8, 3, 4, 6, 11, 2]])
 MASK = torch.tensor([[1, 1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1, 1]])
+LONG_IDS = torch.arange(1, 61).reshape(3, 20) % 49 + 1
+LONG_MASK = torch.ones_like(LONG_IDS)
+LONG_MASK[1, 12:] = 0
 
 
 def torch_pooled(encoder: PooledEncoder) -> torch.Tensor:
@@ -37,6 +50,11 @@ def test_the_exported_encoder_pools_like_torch_on_padded_batches(tmp_path: Path)
     # the padding of the first row must not leak in: its pooled vector equals the unpadded one's
     (alone,) = fp32(IDS[:1, :5], MASK[:1, :5])
     assert torch.allclose(alone[0], pooled[0], atol=1e-4)
+    with torch.no_grad():
+        (expected_long,) = encoder(LONG_IDS, LONG_MASK)
+    (long,) = fp32(LONG_IDS, LONG_MASK)
+    assert long.shape == (3, 32)
+    assert torch.allclose(long, expected_long, atol=1e-4)
     (int8,) = OnnxEncoder(encoder, quantize=True, threads=1, cache_dir=tmp_path)(IDS, MASK)
     assert not torch.equal(int8, pooled)  # really quantised...
     assert torch.nn.functional.cosine_similarity(int8, expected).min() > 0.98  # ...and still the same vectors
@@ -92,6 +110,14 @@ def test_the_cache_is_reused_rebuilt_for_new_weights_and_repaired(
     OnnxEncoder(encoder, quantize=True, threads=1, cache_dir=tmp_path)
     assert len(list(tmp_path.iterdir())) == 2  # a new file; the old one is still valid for the old weights
 
+    built.write_bytes(b"")  # a power cut before the data reached the disk
+    with torch.no_grad():
+        weight.copy_(original)
+    OnnxEncoder(encoder, quantize=True, threads=1, cache_dir=tmp_path)
+    assert "onnx_cache_unreadable" in caplog.text
+    assert built.stat().st_size > 1000
+    caplog.clear()
+
     built.write_bytes(built.read_bytes()[:1000])  # a crash or a full disk cut it short
     with torch.no_grad():
         weight.copy_(original)
@@ -123,3 +149,62 @@ def test_a_cache_dir_that_cannot_be_written_is_a_config_error(tmp_path: Path) ->
     blocker.write_text("a file where the cache folder should be")
     with pytest.raises(ConfigError, match=r"classifier\.cache_dir: cannot write to .*not-a-folder"):
         OnnxEncoder(PooledEncoder(bert(16), None), quantize=True, threads=1, cache_dir=blocker / "cache")
+
+
+def test_a_roberta_sentiment_classifier_runs_under_onnx_like_under_torch(tmp_path: Path) -> None:
+    """The shape of the models users point classifier.model at (twitter-roberta sentiment)."""
+    torch.manual_seed(0)
+    config = RobertaConfig(  # type: ignore[no-untyped-call]  # transformers is untyped here
+        vocab_size=60,
+        hidden_size=16,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=40,
+        num_labels=3,
+    )
+    encoder = PooledEncoder(RobertaForSequenceClassification(config).eval(), [0, 1, 2])  # type: ignore[no-untyped-call]
+    ids = LONG_IDS + 2  # RoBERTa's padding id is 1: keep real tokens off it
+    with torch.no_grad():
+        expected = encoder(ids, LONG_MASK)
+    got = OnnxEncoder(encoder, quantize=False, threads=1, cache_dir=tmp_path)(ids, LONG_MASK)
+    assert len(got) == 2
+    for ours, theirs in zip(got, expected, strict=True):
+        assert torch.allclose(ours, theirs, atol=1e-4)
+
+
+class Untraceable(torch.nn.Module):
+    """Stands for a model the exporter cannot handle; its error runs to several lines, as torch's do."""
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        raise RuntimeError("Exporting the operator 'aten::fancy' is not supported\n  at line 1\n  at line 2")
+
+
+def test_a_model_that_cannot_be_exported_is_a_one_line_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ExportError) as caught:
+        OnnxEncoder(PooledEncoder(Untraceable(), None), quantize=True, threads=1, cache_dir=tmp_path)
+    message = str(caught.value)
+    assert isinstance(caught.value, ConfigError)
+    assert message.startswith("classifier.runtime: ")
+    assert "aten::fancy" in message
+    assert message.endswith("set classifier.runtime: torch")
+    assert "\n" not in message
+    assert list(tmp_path.iterdir()) == []  # no half-built file or scratch folder left
+
+
+def test_training_scores_through_torch_when_a_model_cannot_run_under_onnx(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # `hark train` has no config to switch runtimes, so it must not die where `hark run` would tell the user
+    # to set classifier.runtime: torch. No real model fails the export cheaply, hence the stand-in.
+    def refuse(*_: object, **__: object) -> None:
+        raise ExportError("this model cannot be exported to ONNX (aten::fancy)")
+
+    monkeypatch.setattr(onnx_encoder, "export", refuse)
+    caplog.set_level(logging.WARNING, logger="classifiers.training")
+    model = tiny_model(tmp_path / "model", sentiment_head=False)
+    with pytest.raises(ExportError):
+        SentenceEncoder(str(model), runtime="onnx", quantize=True)
+    encoder = scoring_encoder(str(model), max_length=16, quantize=True)
+    assert encoder.encode(["where is my order", "love it"]).shape == (2, 32)
+    assert "scoring_with_torch" in caplog.text
