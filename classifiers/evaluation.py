@@ -12,15 +12,16 @@ from classifiers.metrics import binary_f1, score
 from hark.records import INTENTS, SENTIMENTS, Author, Mention
 
 EVAL_BATCH = 256
+NO_PLATFORM = "text"  # not a registered platform: classifiers never act on a mention's platform
 
 
 def as_mentions(texts: Sequence[str]) -> list[Mention]:
     """Labelled texts have no platform context; they are scored as plain posts."""
     now = datetime.now(UTC)
-    author = Author(platform="x", user_id="eval", handle="eval")
+    author = Author(platform=NO_PLATFORM, user_id="eval", handle="eval")
     return [
         Mention(
-            platform="x",
+            platform=NO_PLATFORM,
             external_id=str(i),
             source="eval",
             kind="post",

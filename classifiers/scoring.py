@@ -6,6 +6,7 @@ import math
 from collections.abc import Sequence
 
 from classifiers.config import IntentRule
+from hark.handles import handle_key
 from hark.phrases import find_phrase
 from hark.records import Intent, Mention, Sentiment
 
@@ -26,9 +27,9 @@ REPLY_INTENTS = frozenset({"churn_risk", "complaint", "purchase_intent", "suppor
 def rule_intent(mention: Mention, rules: Sequence[IntentRule]) -> Intent | None:
     """Config rules win over the model: an author rule first (who posted is surer evidence than a word),
     then the first rule with a keyword in the text."""
-    handle = mention.author.handle.lower()
+    handle = handle_key(mention.author.handle)
     for rule in rules:
-        if handle in {a.lower().lstrip("@").removeprefix("u/") for a in rule.authors}:
+        if handle in {handle_key(a) for a in rule.authors}:
             return rule.intent
     for rule in rules:
         if any(find_phrase(mention.text, keyword) for keyword in rule.keywords):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -199,14 +199,20 @@ def score_held_out(
     return {name: evaluate(heads, embeddings, examples) for name, examples in data.held_out.items()}
 
 
-def scoring_encoder(model_path: str, **settings: Any) -> SentenceEncoder:
-    """The encoder as `hark run` executes it with the default runtime; torch's for a model ONNX cannot take
-    (such a model needs `classifier.runtime: torch` to run, and `hark train` has no config to say so)."""
+def scoring_encoder(
+    model_path: str,
+    adapter: dict[str, torch.Tensor] | None = None,
+    meta: Mapping[str, Any] | None = None,
+    **settings: Any,
+) -> SentenceEncoder:
+    """The encoder for heads with this adapter and metadata (none: plain heads on the frozen model) as
+    `hark run` executes it with the default runtime; torch's for a model ONNX cannot take (such a model
+    needs `classifier.runtime: torch` to run, and `hark train` has no config to say so)."""
     try:
-        return SentenceEncoder(model_path, runtime=DEFAULT_RUNTIME, **settings)
+        return SentenceEncoder.for_heads(model_path, adapter, meta or {}, runtime=DEFAULT_RUNTIME, **settings)
     except ExportError as err:
         log.warning("scoring_with_torch reason=%s", err)
-        return SentenceEncoder(model_path, runtime="torch", **settings)
+        return SentenceEncoder.for_heads(model_path, adapter, meta or {}, runtime="torch", **settings)
 
 
 def score_current(
@@ -216,15 +222,7 @@ def score_current(
     if not (out_dir / META_FILE).exists():
         return None
     heads, adapter, meta = load_heads(out_dir)
-    encoder = scoring_encoder(
-        model_path,
-        max_length=max_length,
-        normalize=bool(meta.get("normalize", True)),
-        adapter=adapter,
-        adapter_scale=float(meta.get("adapter_scale", 1.0)),
-        quantize=adapter is not None,
-        layers=meta.get("layers"),
-    )
+    encoder = scoring_encoder(model_path, adapter, meta, max_length=max_length, quantize=adapter is not None)
     return score_held_out(data, encoder, heads)
 
 
@@ -285,38 +283,29 @@ def train(
         },
         "data": data.sources,
     }
+    adapter: dict[str, torch.Tensor] | None = None
     if method == "frozen":
         frozen = SentenceEncoder(model_path, max_length=max_length)
         heads = fit_frozen(data, frozen)
         meta["normalize"] = True
         save_heads(out_dir, heads, meta)
         evaluator = frozen
-    elif method == "lora":
+    else:  # lora: the method was checked on entry
         result = finetune(model_path, merge_examples(data), settings, progress)
-        heads = result.heads
+        heads, adapter = result.heads, result.adapter
         meta.update(
             layers=settings.layers,
             normalize=False,
             adapter_scale=result.adapter_scale,
             finetune={**asdict(settings), "steps": result.steps},
         )
-        save_heads(out_dir, heads, meta, adapter=result.adapter)
-        # score the merged, int8-quantised encoder: the one `hark run` will load
-        evaluator = scoring_encoder(
-            model_path,
-            max_length=max_length,
-            normalize=False,
-            adapter=result.adapter,
-            adapter_scale=result.adapter_scale,
-            quantize=True,
-            layers=settings.layers,
-        )
-    else:
-        raise DatasetError(f"unknown training method {method!r} (lora or frozen)")
+        save_heads(out_dir, heads, meta, adapter=adapter)
+        # score the merged, int8-quantised encoder: the one `hark run` will load from what was just saved
+        evaluator = scoring_encoder(model_path, adapter, meta, max_length=max_length, quantize=True)
     meta["metrics"] = score_held_out(data, evaluator, heads)
     if before is not None:
         meta["metrics_before"] = before
-    save_heads(out_dir, heads, meta, adapter=result.adapter if method == "lora" else None)
+    save_heads(out_dir, heads, meta, adapter=adapter)
     (out_dir / "MODEL_CARD.md").write_text(model_card(meta), encoding="utf-8")
     return meta
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any, TypedDict, Unpack
 
 import torch
 from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassification, AutoTokenizer
@@ -51,6 +52,17 @@ def native_sentiment_order(model_path: str) -> list[int] | None:
         return None
     index = {label: i for i, label in id2label.items()}
     return [index[label] for label in SENTIMENTS]
+
+
+class EncoderSettings(TypedDict, total=False):
+    """The SentenceEncoder arguments that are the caller's to choose; the rest come from heads.json."""
+
+    max_length: int
+    batch_size: int
+    quantize: bool
+    runtime: Runtime
+    cache_dir: Path | None
+    threads: int | None
 
 
 class SentenceEncoder:
@@ -111,6 +123,29 @@ class SentenceEncoder:
         self._max_length = max_length
         self._batch_size = batch_size
         self._normalize = normalize
+
+    @classmethod
+    def for_heads(
+        cls,
+        model_path: str,
+        adapter: dict[str, torch.Tensor] | None,
+        meta: Mapping[str, Any],
+        **settings: Unpack[EncoderSettings],
+    ) -> SentenceEncoder:
+        """The encoder that a heads folder's heads were fitted on, from what `load_heads` returns.
+
+        The one place heads.json becomes encoder arguments, so `hark run`, `hark train`'s scoring and
+        `hark bench classify` cannot disagree about it; settings cannot repeat a heads argument.
+        Missing keys mean the defaults of heads written before the key existed (and of `__init__`).
+        """
+        return cls(
+            model_path,
+            normalize=bool(meta.get("normalize", True)),
+            adapter=adapter,
+            adapter_scale=float(meta.get("adapter_scale", 1.0)),
+            layers=meta.get("layers"),
+            **settings,
+        )
 
     def encode(
         self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None
@@ -181,15 +216,13 @@ class TransformerClassifier:
                 f"classifier.heads: no usable heads in {heads_dir} ({err}); run `hark train`"
             ) from err
         digest = hashlib.sha256((heads_dir / HEADS_FILE).read_bytes()).hexdigest()[:8]
-        encoder = SentenceEncoder(
+        encoder = SentenceEncoder.for_heads(
             resolve_model_path(cfg.model),
+            adapter,
+            meta,
             max_length=cfg.max_length,
             batch_size=cfg.batch_size,
-            normalize=bool(meta.get("normalize", True)),
-            adapter=adapter,
-            adapter_scale=float(meta.get("adapter_scale", 1.0)),
             quantize=cfg.quantize,
-            layers=meta.get("layers"),
             runtime=cfg.runtime,
             cache_dir=cfg.cache_dir,
             threads=cfg.threads,

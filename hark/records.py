@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, get_args
 
-Platform = Literal["x", "reddit"]
+# A platform module's name (platforms/registry.py). Not a Literal: adding a platform must not touch
+# the foundation, and code that acts on a platform looks it up there, where an unknown name raises.
+Platform = str
 MentionKind = Literal["post", "reply", "quote", "comment"]
 Sentiment = Literal["negative", "neutral", "positive"]
 Intent = Literal[
@@ -34,7 +36,7 @@ class Author:
     """The platform account that wrote a mention, as the platform describes it."""
 
     platform: Platform
-    user_id: str  # X user id or Reddit t2_ fullname (the handle can change, the id cannot)
+    user_id: str  # the platform's stable account id (the handle can change, the id cannot)
     handle: str
     display_name: str = ""
     followers: int | None = None
@@ -48,7 +50,7 @@ class Mention:
     """One public post that names the brand, as a listener saw it."""
 
     platform: Platform
-    external_id: str  # tweet id or reddit fullname; unique per platform
+    external_id: str  # the post's id on its platform; unique per platform
     source: str  # name of the listener that fetched it
     kind: MentionKind
     author: Author
@@ -56,7 +58,7 @@ class Mention:
     url: str
     created_at: datetime  # platform time, aware UTC
     language: str | None = None  # as the platform reported it, if it did
-    conversation_id: str | None = None  # thread root: X conversation_id, Reddit submission fullname
+    conversation_id: str | None = None  # the external id of the thread's root post
     in_reply_to: str | None = None  # external id of the parent post
     mentions_brand_account: bool = False  # the author @mentioned or quoted one of our accounts
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveFloat, PositiveInt
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt
 
 from hark.paths import ConfigPath
+from platforms.reddit import RedditConnection
+from platforms.registry import known_platform
+from platforms.x import XConnection
 
 
 class MentionFilterConfig(BaseModel):
@@ -16,24 +19,24 @@ class MentionFilterConfig(BaseModel):
     include_terms: tuple[str, ...] = ()  # keep only posts naming one of these (or addressing our accounts)
     exclude_terms: tuple[str, ...] = ()  # drop posts with these unless they address our accounts
     blocked_authors: tuple[str, ...] = ()  # handles or user ids, case-insensitive
-    min_followers: NonNegativeInt = 0  # X only: Reddit reports no follower counts
+    min_followers: NonNegativeInt = 0  # where the platform reports follower counts
     languages: tuple[str, ...] = ()  # platform language codes to keep; posts with no language are kept
 
 
 class ReplayListenerConfig(BaseModel):
-    """Replays a file of platform-native JSON (X API v2 pages or Reddit listings)."""
+    """Replays a file of platform-native JSON pages (X API v2 pages, Reddit listings, ...)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     type: Literal["replay"]
     name: str = Field(min_length=1, max_length=64)
-    platform: Literal["x", "reddit"]
+    platform: Annotated[str, AfterValidator(known_platform)]  # whose page format the file holds
     path: ConfigPath
     interval_s: PositiveInt = 30
     page_size: PositiveInt = 50  # mentions handed over per fetch, so a long replay shows progress
     filters: MentionFilterConfig = MentionFilterConfig()
 
 
-class XListenerConfig(BaseModel):
+class XListenerConfig(XConnection):
     """X API v2 through tweepy: the brand account's mentions timeline or a recent-search query."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -45,12 +48,10 @@ class XListenerConfig(BaseModel):
     interval_s: PositiveInt = 60
     max_results: int = Field(default=100, ge=10, le=100)
     backfill_hours: float = Field(default=24.0, ge=0, le=24 * 7)  # first start; recent search keeps 7 days
-    api_base_url: str = "https://api.x.com"
-    timeout_s: PositiveFloat = 30.0
     filters: MentionFilterConfig = MentionFilterConfig()
 
 
-class RedditListenerConfig(BaseModel):
+class RedditListenerConfig(RedditConnection):
     """Reddit through praw: new posts and comments of subreddits, a search, and inbox username mentions."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -64,9 +65,6 @@ class RedditListenerConfig(BaseModel):
     limit: int = Field(default=100, ge=1, le=100)
     backfill_hours: float = Field(default=24.0, ge=0)  # first start: how far back to read
     max_pages_back: int = Field(default=10, ge=1, le=10)  # gap search depth; Reddit lists ~1,000 items
-    oauth_url: str = "https://oauth.reddit.com"
-    reddit_url: str = "https://www.reddit.com"
-    timeout_s: PositiveInt = 16  # praw takes whole seconds
     filters: MentionFilterConfig = MentionFilterConfig()
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import re
 from dataclasses import dataclass
 
-from hark.ownership import OwnAccounts
+from hark.brand import OwnAccounts
+from hark.handles import handle_key
+from hark.phrases import PhraseSet
 from hark.records import Batch, Mention
 from listeners.base import Listener
 from listeners.config import MentionFilterConfig
@@ -14,20 +15,13 @@ from listeners.config import MentionFilterConfig
 UNKNOWN_LANGUAGES = frozenset({"und", "qme", "qht", "qam", "zxx"})  # X's codes for "no language"
 
 
-def _term_pattern(terms: tuple[str, ...]) -> re.Pattern[str] | None:
-    if not terms:
-        return None
-    # a term matches at a word start, so "nimbus" finds "#nimbus" and "Nimbus's" but not "cumulonimbus"
-    return re.compile("|".join(rf"(?<!\w){re.escape(t.lower())}" for t in terms))
-
-
 @dataclass(frozen=True)
 class MentionFilter:
     """Decides which fetched posts are mentions. Our own posts always pass: poll_once records them."""
 
     own: OwnAccounts
-    include: re.Pattern[str] | None
-    exclude: tuple[str, ...]
+    include: PhraseSet  # at a word start: "nimbus" finds "#nimbus" and "Nimbus's", not "cumulonimbus"
+    exclude: PhraseSet  # whole words: an exclusion "ad" drops "an ad for" but not "bad"
     blocked: frozenset[str]
     min_followers: int
     languages: frozenset[str]
@@ -36,9 +30,9 @@ class MentionFilter:
     def build(cls, cfg: MentionFilterConfig, own: OwnAccounts) -> MentionFilter:
         return cls(
             own=own,
-            include=_term_pattern(cfg.include_terms),
-            exclude=tuple(t.lower() for t in cfg.exclude_terms),
-            blocked=frozenset(a.lower().removeprefix("@").removeprefix("u/") for a in cfg.blocked_authors),
+            include=PhraseSet.of(cfg.include_terms, prefix=True),
+            exclude=PhraseSet.of(cfg.exclude_terms),
+            blocked=frozenset(handle_key(a) for a in cfg.blocked_authors),
             min_followers=cfg.min_followers,
             languages=frozenset(lang.lower() for lang in cfg.languages),
         )
@@ -51,7 +45,7 @@ class MentionFilter:
 
     def _author_reason(self, mention: Mention) -> str | None:
         author = mention.author
-        if author.handle.lower() in self.blocked or author.user_id.lower() in self.blocked:
+        if handle_key(author.handle) in self.blocked or author.user_id.lower() in self.blocked:
             return "blocked_author"
         if self.min_followers and author.followers is not None and author.followers < self.min_followers:
             return "min_followers"
@@ -68,10 +62,9 @@ class MentionFilter:
     def _text_reason(self, mention: Mention) -> str | None:
         if mention.mentions_brand_account:  # addressed to us: terms cannot make it noise
             return None
-        text = mention.text.lower()
-        if any(term in text for term in self.exclude):
+        if self.exclude.search(mention.text):
             return "exclude_term"
-        if self.include is not None and not self.include.search(text):
+        if self.include and not self.include.search(mention.text):
             return "no_include_term"
         return None
 

@@ -1,58 +1,26 @@
-"""Reddit listener through praw: subreddit posts and comments, search, and inbox username mentions."""
+"""Reddit listener over platforms/reddit: subreddit posts and comments, search, inbox username mentions."""
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Collection, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import praw
-import prawcore.exceptions as pe
-
-from hark.errors import AuthError, ConfigError, PermanentError, TransientError
+from hark.brand import OwnAccounts
+from hark.errors import ConfigError
 from hark.records import Batch, Mention
 from listeners.config import RedditListenerConfig
-from listeners.pacing import Quota, quota_from_reddit
-from listeners.reddit_payload import mention_from_thing
+from platforms.pacing import Quota
+from platforms.reddit import NAME, RedditSecrets
+from platforms.reddit.client import RedditApi
+from platforms.reddit.payload import mention_from_thing
 
 log = logging.getLogger(__name__)
 
 PRAWCORE_MAX_PACE_S = 10.0  # prawcore never spaces two requests further apart than this
-
-
-@contextmanager
-def translate_reddit_errors(what: str) -> Iterator[None]:
-    """Translate praw's and prawcore's exceptions into Hark's, in this one place."""
-    try:
-        yield
-    except pe.TooManyRequests as err:
-        headers = err.response.headers
-        retry_after = headers.get("retry-after") or headers.get("x-ratelimit-reset")
-        raise TransientError(
-            f"reddit rate limited {what}", retry_after_s=float(retry_after) if retry_after else None
-        ) from err
-    except (pe.ServerError, pe.RequestException, pe.BadJSON) as err:
-        raise TransientError(f"reddit unavailable while {what}: {type(err).__name__}") from err
-    except (pe.OAuthException, pe.InvalidToken, pe.InsufficientScope) as err:
-        raise AuthError(
-            f"reddit rejected the credentials while {what}: check the REDDIT_* variables ({err})"
-        ) from err
-    except pe.Forbidden as err:
-        raise AuthError(f"reddit refused access (HTTP 403) while {what}: a private or banned feed?") from err
-    except pe.Redirect as err:  # reddit redirects an unknown subreddit to its search page
-        raise PermanentError(f"reddit has no such feed: {what}") from err
-    except pe.ResponseException as err:
-        if err.response.status_code in (401, 403):  # the token endpoint answers a bad client id this way
-            raise AuthError(
-                f"reddit rejected the app credentials (HTTP {err.response.status_code}) while {what}"
-            ) from err
-        raise PermanentError(f"reddit refused {what}: {err}") from err
-    except praw.exceptions.RedditAPIException as err:
-        raise PermanentError(f"reddit refused {what}: {err}") from err
 
 
 def _id36(thing: Mapping[str, Any]) -> int:
@@ -68,22 +36,6 @@ class Feed:
     params: Mapping[str, str | int]
 
 
-def make_reddit(cfg: RedditListenerConfig, credentials: dict[str, str | None]) -> praw.Reddit:
-    """A praw client from explicit arguments only: no praw.ini, no praw_* environment variables."""
-    return praw.Reddit(
-        client_id=credentials["REDDIT_CLIENT_ID"],
-        client_secret=credentials["REDDIT_CLIENT_SECRET"],
-        username=credentials.get("REDDIT_USERNAME"),
-        password=credentials.get("REDDIT_PASSWORD"),
-        user_agent=credentials["REDDIT_USER_AGENT"],
-        oauth_url=cfg.oauth_url.rstrip("/"),
-        reddit_url=cfg.reddit_url.rstrip("/"),
-        timeout=cfg.timeout_s,
-        check_for_updates=False,
-        check_for_async=False,
-    )
-
-
 class RedditListener:
     """One listing page per fetch, feed after feed; the cursor keeps each feed's newest seen item.
 
@@ -93,19 +45,18 @@ class RedditListener:
     and the progress is committed with each page's mentions, so a crash neither loses nor repeats.
     """
 
-    def __init__(
-        self, reddit: praw.Reddit, cfg: RedditListenerConfig, *, brand_accounts: Collection[str]
-    ) -> None:
+    def __init__(self, api: RedditApi, cfg: RedditListenerConfig, own: OwnAccounts) -> None:
         self.name = cfg.name
         self.interval_s = cfg.interval_s
-        self.reddit = reddit
+        self.api = api
         self._cfg = cfg
-        self._brand_accounts = brand_accounts
+        self._own = own
 
     @classmethod
     def from_config(
-        cls, cfg: RedditListenerConfig, credentials: dict[str, str | None], *, brand_accounts: Collection[str]
+        cls, cfg: RedditListenerConfig, secrets: RedditSecrets, own: OwnAccounts
     ) -> RedditListener:
+        credentials = secrets.by_variable()
         required = ["REDDIT_CLIENT_ID", "REDDIT_CLIENT_SECRET", "REDDIT_USER_AGENT"]
         if cfg.inbox_mentions:
             required += ["REDDIT_USERNAME", "REDDIT_PASSWORD"]
@@ -114,8 +65,10 @@ class RedditListener:
             raise ConfigError(f"sources.{cfg.name}: {', '.join(missing)} not set")
         if not cfg.subreddits and not cfg.search and not cfg.inbox_mentions:
             raise ConfigError(f"sources.{cfg.name}: name subreddits, a search or inbox_mentions")
-        reddit = make_reddit(cfg, credentials)
-        return cls(reddit, cfg, brand_accounts=brand_accounts)
+        api = RedditApi.connect(
+            credentials, oauth_url=cfg.oauth_url, reddit_url=cfg.reddit_url, timeout_s=cfg.timeout_s
+        )
+        return cls(api, cfg, own)
 
     def feeds(self) -> list[Feed]:
         params: dict[str, str | int] = {"limit": self._cfg.limit, "raw_json": 1}
@@ -136,19 +89,13 @@ class RedditListener:
 
     def _quota(self) -> tuple[Quota | None, datetime | None]:
         """Our pacing, never earlier than prawcore's own, so prawcore has no reason to sleep."""
-        limits = self.reddit.auth.limits
-        remaining, used, reset = limits.get("remaining"), limits.get("used"), limits.get("reset_timestamp")
-        quota = quota_from_reddit(
-            float(remaining) if remaining is not None else None,
-            int(used) if used is not None else None,
-            float(reset) if reset is not None else None,
-        )
+        quota = self.api.quota()
         if quota is None:
             return None, None
         not_before = quota.next_request_at()
         if quota.limit and quota.remaining > 0:
             now = datetime.now(UTC)
-            window = float(self.reddit.config.window_size)
+            window = self.api.window_s
             to_reset = (quota.reset_at - now).total_seconds()
             used_n = quota.limit - quota.remaining
             pace = max(to_reset - (window - window / quota.limit * used_n), 0.0)
@@ -170,10 +117,7 @@ class RedditListener:
         params = dict(feed.params)
         if progress.get("after"):
             params["after"] = progress["after"]
-        with translate_reddit_errors(f"reading {feed.path}"):
-            listing = self.reddit.request(method="GET", path=feed.path, params=params)
-        if not isinstance(listing, dict) or listing.get("kind") != "Listing":
-            raise TransientError(f"reddit sent an unexpected body for {feed.path}")
+        listing = self.api.listing(feed.path, params)
         children = [
             c for c in (listing.get("data") or {}).get("children") or () if c.get("kind") in ("t1", "t3")
         ]
@@ -226,4 +170,4 @@ class RedditListener:
 
     def _mentions(self, things: list[dict[str, Any]]) -> Iterator[Mention | None]:
         for thing in things:
-            yield mention_from_thing(thing, source=self.name, brand_accounts=self._brand_accounts)
+            yield mention_from_thing(thing, source=self.name, brand_accounts=self._own.handles_on(NAME))

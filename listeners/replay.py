@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from typing import Any
 
+from hark.brand import OwnAccounts
 from hark.errors import ConfigError, PermanentError
 from hark.records import Batch, Mention
 from listeners.config import ReplayListenerConfig
-from listeners.reddit_payload import mentions_from_listing
-from listeners.x_payload import mentions_from_page
+from platforms.registry import get_platform
 
 
 def _order_key(mention: Mention) -> str:
@@ -28,14 +28,7 @@ class ReplayListener:
         self._mentions = sorted(mentions, key=_order_key)
 
     @classmethod
-    def from_config(
-        cls,
-        cfg: ReplayListenerConfig,
-        *,
-        x_handles: Collection[str],
-        x_ids: Collection[str],
-        reddit_accounts: Collection[str],
-    ) -> ReplayListener:
+    def from_config(cls, cfg: ReplayListenerConfig, own: OwnAccounts) -> ReplayListener:
         """Read and parse the whole file now, so a bad file stops startup instead of a poll."""
         try:
             pages: Any = json.loads(cfg.path.read_text(encoding="utf-8"))
@@ -43,15 +36,11 @@ class ReplayListener:
             raise ConfigError(f"sources.{cfg.name}.path: cannot read {cfg.path}: {err}") from err
         if not isinstance(pages, list):
             raise ConfigError(f"sources.{cfg.name}.path: {cfg.path} must hold a JSON array of pages")
+        parse_page = get_platform(cfg.platform).parse_page  # the platform's own normaliser
         mentions: list[Mention] = []
         try:
             for page in pages:
-                if cfg.platform == "x":
-                    mentions += mentions_from_page(
-                        page, source=cfg.name, brand_handles=x_handles, brand_ids=x_ids
-                    )
-                else:
-                    mentions += mentions_from_listing(page, source=cfg.name, brand_accounts=reddit_accounts)
+                mentions += parse_page(page, cfg.name, own)
         except (PermanentError, AttributeError) as err:
             raise ConfigError(f"sources.{cfg.name}.path: {cfg.path}: {err}") from err
         return cls(cfg.name, mentions, interval_s=cfg.interval_s, page_size=cfg.page_size)

@@ -1,27 +1,25 @@
-"""X API v2 listener through tweepy's Client: mentions timeline or recent search."""
+"""X API v2 listener over platforms/x: the brand account's mentions timeline or a recent-search query."""
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import requests
-import tweepy
-
-from hark.errors import AuthError, ConfigError, PermanentError, TransientError
+from hark.brand import OwnAccounts
+from hark.errors import ConfigError, PermanentError
 from hark.records import Batch
+from hark.secrets import reveal
 from listeners.config import XListenerConfig
-from listeners.pacing import quota_from_x_headers
-from listeners.x_payload import mentions_from_page, newest_id
+from platforms.x import NAME, XSecrets
+from platforms.x.client import XApi, quota_from_x_headers
+from platforms.x.payload import mentions_from_page, newest_id
 
 log = logging.getLogger(__name__)
 
-TWEEPY_HOST = "https://api.twitter.com"  # tweepy hard-codes it (tweepy/client.py)
-DEFAULT_TIMEOUT_S = 30.0
 SEARCH_WINDOW = timedelta(days=7) - timedelta(minutes=5)  # recent search refuses older start_time
 TWEET_FIELDS = [
     "created_at",
@@ -35,81 +33,6 @@ TWEET_FIELDS = [
 ]
 USER_FIELDS = ["username", "name", "verified", "public_metrics", "description", "url", "created_at"]
 EXPANSIONS = ["author_id", "referenced_tweets.id", "referenced_tweets.id.author_id"]
-
-
-class BaseURLAdapter(requests.adapters.HTTPAdapter):
-    """Sends tweepy's requests to `base_url` instead of X's fixed host, with a timeout tweepy never sets."""
-
-    def __init__(self, base_url: str, timeout_s: float) -> None:
-        super().__init__()
-        self.base_url = base_url.rstrip("/")
-        self.timeout_s = timeout_s
-
-    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
-        request.url = str(request.url).replace(TWEEPY_HOST, self.base_url, 1)
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = self.timeout_s
-        return super().send(request, *args, **kwargs)
-
-
-def seconds_until(reset_epoch: int | None) -> float | None:
-    if not reset_epoch:
-        return None
-    return max(0.0, reset_epoch - datetime.now(UTC).timestamp())
-
-
-def make_client(base_url: str, **credentials: str | None) -> tweepy.Client:
-    """A tweepy Client aimed at `base_url` that returns parsed JSON (the reply responder uses it)."""
-    client = tweepy.Client(**credentials, return_type=dict, wait_on_rate_limit=False)
-    client.session.mount(TWEEPY_HOST, BaseURLAdapter(base_url, DEFAULT_TIMEOUT_S))
-    return client
-
-
-def make_reading_client(base_url: str, timeout_s: float, bearer_token: str) -> tweepy.Client:
-    """A tweepy Client that returns raw responses (we read the rate-limit headers) and never sleeps."""
-    client = tweepy.Client(bearer_token=bearer_token, return_type=requests.Response, wait_on_rate_limit=False)
-    client.session.mount(TWEEPY_HOST, BaseURLAdapter(base_url, timeout_s))
-    return client
-
-
-def call_x(what: str, func: Any, *args: Any, **kwargs: Any) -> Any:
-    """Call a tweepy method and translate its exceptions into Hark's, in this one place."""
-    try:
-        response = func(*args, **kwargs)
-    except tweepy.TooManyRequests as err:  # X sends x-rate-limit-reset, not Retry-After
-        reset = err.response.headers.get("x-rate-limit-reset")
-        raise TransientError(
-            f"x rate limited {what}", retry_after_s=seconds_until(int(reset) if reset else None)
-        ) from err
-    except tweepy.TwitterServerError as err:
-        raise TransientError(f"x unavailable while {what}: HTTP {err.response.status_code}") from err
-    except tweepy.Unauthorized as err:
-        raise AuthError(f"x rejected the bearer token (HTTP 401) while {what}: check X_BEARER_TOKEN") from err
-    except tweepy.Forbidden as err:
-        raise AuthError(
-            f"x refused access (HTTP 403) while {what}: the app's access tier may not include this endpoint"
-        ) from err
-    except tweepy.HTTPException as err:
-        raise PermanentError(f"x refused {what}: {err}") from err
-    except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema) as err:
-        raise PermanentError(f"x api_base_url is not usable: {err}") from err
-    except (requests.RequestException, json.JSONDecodeError) as err:
-        # timeouts, refused or reset connections, broken chunked bodies: the network, not us
-        raise TransientError(f"x unavailable while {what}: {type(err).__name__}") from err
-    return response
-
-
-def read_page(what: str, response: object) -> tuple[dict[str, Any], dict[str, str]]:
-    """The JSON body and the lower-cased headers of a raw response."""
-    if not isinstance(response, requests.Response):
-        raise PermanentError(f"tweepy returned {type(response).__name__}, expected a raw response")
-    try:
-        page = response.json()
-    except (requests.JSONDecodeError, ValueError) as err:
-        raise TransientError(f"x sent a malformed body while {what}") from err
-    if not isinstance(page, dict):
-        raise TransientError(f"x sent an unexpected body while {what}")
-    return page, {k.lower(): v for k, v in response.headers.items()}
 
 
 @dataclass
@@ -157,40 +80,25 @@ class XCursor:
 class XListener:
     """One page per fetch, newest first within a pass; the cursor records the progress of the pass."""
 
-    def __init__(
-        self,
-        client: tweepy.Client,
-        cfg: XListenerConfig,
-        *,
-        brand_handles: Collection[str],
-        brand_ids: Collection[str],
-    ) -> None:
+    def __init__(self, api: XApi, cfg: XListenerConfig, own: OwnAccounts) -> None:
         self.name = cfg.name
         self.interval_s = cfg.interval_s
-        self._client = client
+        self._api = api
         self._cfg = cfg
-        self._brand_handles = brand_handles
-        self._brand_ids = brand_ids
+        self._own = own
 
     @classmethod
-    def from_config(
-        cls,
-        cfg: XListenerConfig,
-        bearer_token: str | None,
-        *,
-        brand_handles: Collection[str],
-        brand_ids: Collection[str],
-    ) -> XListener:
+    def from_config(cls, cfg: XListenerConfig, secrets: XSecrets, own: OwnAccounts) -> XListener:
+        bearer_token = reveal(secrets.bearer_token)
         if not bearer_token:
             raise ConfigError(f"sources.{cfg.name}: X_BEARER_TOKEN is not set")
         if cfg.mode == "search" and not cfg.query:
             raise ConfigError(f"sources.{cfg.name}.query: required for mode: search")
         if cfg.mode == "mentions" and not cfg.user_id:
             raise ConfigError(f"sources.{cfg.name}.user_id: required for mode: mentions")
-        client = make_reading_client(cfg.api_base_url, cfg.timeout_s, bearer_token)
-        return cls(client, cfg, brand_handles=brand_handles, brand_ids=brand_ids)
+        return cls(XApi.reading(cfg.api_base_url, cfg.timeout_s, bearer_token), cfg, own)
 
-    def _request(self, params: Mapping[str, Any], token: str | None) -> object:
+    def _request(self, params: Mapping[str, Any], token: str | None) -> tuple[dict[str, Any], dict[str, str]]:
         common: dict[str, Any] = {
             "expansions": EXPANSIONS,
             "tweet_fields": TWEET_FIELDS,
@@ -199,16 +107,10 @@ class XListener:
             **params,
         }
         if self._cfg.mode == "search":
-            return call_x(
-                "searching", self._client.search_recent_tweets, self._cfg.query, next_token=token, **common
-            )
-        return call_x(
-            "reading mentions",
-            self._client.get_users_mentions,
-            self._cfg.user_id,
-            pagination_token=token,
-            **common,
-        )
+            assert self._cfg.query is not None  # noqa: S101  # from_config requires it
+            return self._api.search_recent(self._cfg.query, token, common)
+        assert self._cfg.user_id is not None  # noqa: S101  # from_config requires it
+        return self._api.user_mentions(self._cfg.user_id, token, common)
 
     def _first_start(self) -> str:
         now = datetime.now(UTC)
@@ -231,16 +133,15 @@ class XListener:
                 start = max(start, datetime.now(UTC) - SEARCH_WINDOW)
             params["start_time"] = start
         try:
-            response = self._request(params, state.token)
+            page, headers = self._request(params, state.token)
         except PermanentError:
             if state.token is None or state.until_id is None:
                 raise
             # pagination tokens can expire between a crash and the restart; until_id pages the same way
             log.warning("x_token_rejected listener=%s resuming_below=%s", self.name, state.until_id)
-            response = self._request({**params, "until_id": state.until_id}, None)
-        page, headers = read_page("reading a page", response)
+            page, headers = self._request({**params, "until_id": state.until_id}, None)
         mentions = mentions_from_page(
-            page, source=self.name, brand_handles=self._brand_handles, brand_ids=self._brand_ids
+            page, source=self.name, brand_handles=self._own.handles_on(NAME), brand_ids=self._own.ids_on(NAME)
         )
         meta = page.get("meta") or {}
         ids = [m.external_id for m in mentions]

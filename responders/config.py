@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, NonNegativeInt, model_validator
 
-from hark.records import Intent, Platform, Sentiment
+from hark.records import Intent, Sentiment
+from platforms.registry import known_platform
 
 Action = Literal["ignore", "queue", "auto_reply", "escalate"]
 
@@ -17,7 +18,7 @@ class RuleMatch(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     intent: tuple[Intent, ...] = ()
     sentiment: tuple[Sentiment, ...] = ()
-    platform: tuple[Platform, ...] = ()
+    platform: tuple[Annotated[str, AfterValidator(known_platform)], ...] = ()
     relevant: bool | None = None
     needs_reply: bool | None = None
     vip: bool | None = None

@@ -9,6 +9,7 @@ from rich.panel import Panel
 from rich.text import Text
 
 from hark.records import QueueCard, ReplyDraft
+from platforms.registry import get_platform
 
 _COLOURS = {"negative": "red", "neutral": "yellow", "positive": "green"}
 
@@ -28,7 +29,7 @@ class ConsoleQueueResponder:
         self._ids = itertools.count(1)
 
     def post_card(self, card: QueueCard, thread: str | None = None) -> str:
-        who = f"@{card.author_handle}" if card.platform == "x" else f"u/{card.author_handle}"
+        who = get_platform(card.platform).display_handle(card.author_handle)
         body = Text()
         body.append(f"{card.platform} {who}", style="bold")
         if card.customer_name:

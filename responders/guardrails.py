@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import sqlalchemy.orm as so
 
-from hark.ownership import OwnAccounts
+from hark.brand import OwnAccounts
+from hark.handles import handle_key
 from hark.records import Mention
+from platforms.registry import get_platform
 from responders.config import RepliesConfig
 from store.replies import day_ago, replies_in_thread, replies_to_author_since
 
@@ -18,10 +20,10 @@ def reply_block_reason(  # noqa: PLR0911  # one early return per guardrail reads
         return "kill switch is on"
     if own.owns(mention):
         return "the author is one of our accounts"
-    if mention.author.handle.lower() in {b.lower().lstrip("@").removeprefix("u/") for b in cfg.known_bots}:
+    if handle_key(mention.author.handle) in {handle_key(b) for b in cfg.known_bots}:
         return "the author is a known bot"
-    if mention.platform == "x" and not mention.mentions_brand_account:
-        # X's automation rules allow replies only to users who addressed the account
+    if get_platform(mention.platform).replies_need_summons and not mention.mentions_brand_account:
+        # e.g. X's automation rules allow replies only to users who addressed the account
         return "the author did not @mention or quote our account"
     if (
         replies_to_author_since(session, mention.platform, mention.author.user_id, day_ago())

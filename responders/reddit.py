@@ -1,35 +1,17 @@
-"""Post replies on Reddit with praw (a comment under the post or comment)."""
+"""Post replies on Reddit through platforms/reddit (a comment under the post or comment)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import praw
-
-from hark.errors import PermanentError, TransientError
 from hark.records import ReplyDraft
+from platforms.reddit import NAME
+from platforms.reddit.client import RedditApi
 
 
 class RedditReplyResponder:
-    name = "reddit"
+    name = NAME
 
-    def __init__(self, reddit: praw.Reddit) -> None:
-        self._reddit = reddit
+    def __init__(self, api: RedditApi) -> None:
+        self._api = api
 
     def deliver(self, draft: ReplyDraft) -> str:
-        from listeners.reddit import translate_reddit_errors  # noqa: PLC0415  # one translation table
-
-        with translate_reddit_errors(f"replying to {draft.in_reply_to}"):
-            result: Any = self._reddit.request(
-                method="POST",
-                path="/api/comment",
-                data={"thing_id": draft.in_reply_to, "text": draft.text, "api_type": "json"},
-            )
-        try:
-            things = result["json"]["data"]["things"]
-            return str(things[0]["data"]["name"])
-        except (KeyError, IndexError, TypeError) as err:
-            errors = (result or {}).get("json", {}).get("errors") if isinstance(result, dict) else None
-            if errors:
-                raise PermanentError(f"reddit refused the reply: {errors}") from err
-            raise TransientError(f"reddit sent an unexpected reply body: {err!r}") from err
+        return self._api.post_comment(draft.in_reply_to, draft.text)

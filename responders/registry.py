@@ -1,15 +1,20 @@
-"""Build the queue responder and the reply responder that config and secrets call for."""
+"""Build the queue responder, the Slack app and the reply responder of each platform."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from rich.console import Console
 
-from hark.config import AppConfig, Secrets
 from hark.errors import ConfigError
+from hark.secrets import Secrets, read_secrets, reveal
+from platforms.reddit import REDDIT, RedditConnection
+from platforms.registry import platform_names
+from platforms.x import X, XConnection
 from responders.base import QueueResponder, ReplyResponder
+from responders.config import QueueConfig
 from store.db import Sessions
 
 if TYPE_CHECKING:
@@ -17,11 +22,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+LIVE = "replies are live (responders.replies.dry_run: false)"
 
-def build_queue_responder(app: AppConfig, secrets: Secrets, console: Console | None = None) -> QueueResponder:
+
+def build_queue_responder(
+    cfg: QueueConfig, secrets: Secrets, console: Console | None = None
+) -> QueueResponder:
     """Slack when configured or when SLACK_BOT_TOKEN is set; otherwise the console."""
-    cfg = app.responders.queue
-    token = secrets.slack_bot_token.get_secret_value() if secrets.slack_bot_token else None
+    token = reveal(secrets.slack_bot_token)
     if cfg.type == "console" or (cfg.type == "auto" and not token):
         from responders.console import ConsoleQueueResponder
 
@@ -35,24 +43,23 @@ def build_queue_responder(app: AppConfig, secrets: Secrets, console: Console | N
     )
 
 
-def build_slack_app_server(app: AppConfig, secrets: Secrets, sessions: Sessions) -> SlackAppServer | None:
+def build_slack_app_server(cfg: QueueConfig, secrets: Secrets, sessions: Sessions) -> SlackAppServer | None:
     """The Slack app, when cards go to Slack and Socket Mode or signed HTTP is configured."""
-    cfg = app.responders.queue
-    token = secrets.slack_bot_token.get_secret_value() if secrets.slack_bot_token else None
+    token = reveal(secrets.slack_bot_token)
     if not token or cfg.type == "console":
         return None
-    app_token = secrets.slack_app_token.get_secret_value() if secrets.slack_app_token else None
-    signing = secrets.slack_signing_secret.get_secret_value() if secrets.slack_signing_secret else None
+    app_token = reveal(secrets.slack_app_token)
+    signing = reveal(secrets.slack_signing_secret)
     if not app_token and not signing:
         log.warning("slack_app_disabled reason=neither SLACK_APP_TOKEN nor SLACK_SIGNING_SECRET is set")
         return None
-    from slack_sdk import WebClient
+    from responders.slack_app import SlackAppServer
 
-    from responders.slack_app import SlackAppServer, build_slack_app
-
-    client = WebClient(token=token, base_url=cfg.slack_base_url, timeout=10)
-    return SlackAppServer(
-        build_slack_app(client, sessions, signing_secret=signing),
+    return SlackAppServer.connect(
+        token,
+        sessions,
+        base_url=cfg.slack_base_url,
+        signing_secret=signing,
         app_token=app_token,
         host=cfg.slack_http_host,
         port=cfg.slack_http_port,
@@ -60,46 +67,61 @@ def build_slack_app_server(app: AppConfig, secrets: Secrets, sessions: Sessions)
 
 
 def build_reply_responders(
-    app: AppConfig, secrets: Secrets, console: Console | None = None
+    dry_run: bool, sources: Iterable[object], console: Console | None = None
 ) -> dict[str, ReplyResponder]:
-    """One responder per platform. In dry-run mode every platform prints instead of posting."""
-    if app.responders.replies.dry_run:
+    """One responder per platform. In dry-run mode every platform prints instead of posting.
+
+    Live, each platform that a source polls gets its client, aimed where that platform's first source
+    points (its connection settings); a platform with no source gets none, and its replies fail.
+    """
+    if dry_run:
         from responders.console import ConsoleReplyResponder
 
         dry = ConsoleReplyResponder(console)
-        return {"x": dry, "reddit": dry}
+        return dict.fromkeys(platform_names(), dry)
     out: dict[str, ReplyResponder] = {}
-    x_sources = [s for s in app.sources if s.type == "x"]
-    if x_sources:
-        values = {
-            "consumer_key": secrets.x_api_key,
-            "consumer_secret": secrets.x_api_secret,
-            "access_token": secrets.x_access_token,
-            "access_token_secret": secrets.x_access_token_secret,
-        }
-        missing = [k for k, v in values.items() if v is None]
-        if missing:
-            raise ConfigError(
-                "replies are live (responders.replies.dry_run: false) but X posting credentials are missing: "
-                "set X_API_KEY, X_API_SECRET, X_ACCESS_TOKEN and X_ACCESS_TOKEN_SECRET"
-            )
-        from responders.x import XReplyResponder
-
-        out["x"] = XReplyResponder.from_credentials(
-            x_sources[0].api_base_url,
-            **{k: v.get_secret_value() for k, v in values.items() if v is not None},
-        )
-    reddit_sources = [s for s in app.sources if s.type == "reddit"]
-    if reddit_sources:
-        from listeners.reddit import make_reddit
-        from listeners.registry import reddit_credentials
-        from responders.reddit import RedditReplyResponder
-
-        credentials = reddit_credentials(secrets)
-        missing = [name for name, value in credentials.items() if not value]
-        if missing:  # posting needs the account's own login (script app), not only the app's
-            raise ConfigError(
-                f"replies are live (responders.replies.dry_run: false) but {', '.join(missing)} not set"
-            )
-        out["reddit"] = RedditReplyResponder(make_reddit(reddit_sources[0], credentials))
+    for source in sources:
+        built = _live_replier(source, out.keys())
+        if built is not None:
+            out[built[0]] = built[1]
     return out
+
+
+def _live_replier(source: object, done: Iterable[str]) -> tuple[str, ReplyResponder] | None:
+    """The replier of the platform whose connection `source` carries; None for replays and done ones."""
+    match source:  # imports inside branches: an unused platform's SDK is never imported
+        case XConnection() if X.name not in done:
+            from platforms.x import XSecrets
+            from responders.x import XReplyResponder
+
+            x = read_secrets(XSecrets)
+            keys = {
+                "consumer_key": reveal(x.api_key),
+                "consumer_secret": reveal(x.api_secret),
+                "access_token": reveal(x.access_token),
+                "access_token_secret": reveal(x.access_token_secret),
+            }
+            if not all(keys.values()):
+                raise ConfigError(
+                    f"{LIVE} but X posting credentials are missing: "
+                    "set X_API_KEY, X_API_SECRET, X_ACCESS_TOKEN and X_ACCESS_TOKEN_SECRET"
+                )
+            posting = {k: v for k, v in keys.items() if v}
+            return X.name, XReplyResponder.from_credentials(source.api_base_url, **posting)
+        case RedditConnection() if REDDIT.name not in done:
+            from platforms.reddit import RedditSecrets
+            from platforms.reddit.client import RedditApi
+            from responders.reddit import RedditReplyResponder
+
+            credentials = read_secrets(RedditSecrets).by_variable()
+            missing = [name for name, value in credentials.items() if not value]
+            if missing:  # posting needs the account's own login (script app), not only the app's
+                raise ConfigError(f"{LIVE} but {', '.join(missing)} not set")
+            api = RedditApi.connect(
+                credentials,
+                oauth_url=source.oauth_url,
+                reddit_url=source.reddit_url,
+                timeout_s=source.timeout_s,
+            )
+            return REDDIT.name, RedditReplyResponder(api)
+    return None

@@ -11,6 +11,7 @@ from slack_sdk.errors import SlackApiError
 
 from hark.errors import AuthError, PermanentError, TransientError
 from hark.records import INTENTS, SENTIMENTS, QueueCard
+from platforms.registry import get_platform
 from responders.console import card_title
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ def escape_mrkdwn(text: str) -> str:
 
 
 def card_blocks(card: QueueCard) -> list[dict[str, Any]]:
-    who = f"@{card.author_handle}" if card.platform == "x" else f"u/{card.author_handle}"
+    who = get_platform(card.platform).display_handle(card.author_handle)
     facts = [f"*{escape_mrkdwn(who)}* on {card.platform}"]
     if card.customer_name:
         facts.append(

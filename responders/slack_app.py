@@ -112,6 +112,23 @@ class SlackAppServer:
         self._stop: list[Any] = []
         self.port = port  # the bound port once started (port 0 picks a free one)
 
+    @classmethod
+    def connect(
+        cls,
+        bot_token: str,
+        sessions: Sessions,
+        *,
+        base_url: str,
+        signing_secret: str | None,
+        app_token: str | None,
+        host: str,
+        port: int,
+    ) -> SlackAppServer:
+        """The app on its own WebClient for the bot token; started by start()."""
+        client = WebClient(token=bot_token, base_url=base_url, timeout=10)
+        app = build_slack_app(client, sessions, signing_secret=signing_secret)
+        return cls(app, app_token=app_token, host=host, port=port)
+
     def start(self) -> None:
         if self._app_token:
             from slack_bolt.adapter.socket_mode import SocketModeHandler  # noqa: PLC0415  # Socket Mode only

@@ -10,7 +10,6 @@ from jinja2.sandbox import SandboxedEnvironment
 from hark.errors import ConfigError
 
 TEMPLATE_VARIABLES = ("author", "customer_name", "brand", "platform", "intent")
-X_REPLY_LIMIT = 280
 
 
 class ReplyTemplates:
@@ -30,7 +29,8 @@ class ReplyTemplates:
                 ) from err
             self._templates[name] = template
 
-    def render(self, name: str, **values: str) -> str:
+    def render(self, name: str, *, limit: int, **values: str) -> str:
+        """The template filled in, at most `limit` characters (the platform's reply limit)."""
         text = self._templates[name].render(values).strip()
-        # a handle or name is the only post-controlled part; cut it rather than overflow X's limit
-        return text[:X_REPLY_LIMIT]
+        # a handle or name is the only post-controlled part; cut it rather than overflow the platform's limit
+        return text[:limit]

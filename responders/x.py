@@ -1,29 +1,21 @@
-"""Post replies on X with tweepy's Client (user-context OAuth 1.0a)."""
+"""Post replies on X through platforms/x (user-context OAuth 1.0a)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from hark.records import ReplyDraft
-from listeners.x import call_x, make_client
+from platforms.x import NAME
+from platforms.x.client import XApi
 
 
 class XReplyResponder:
-    name = "x"
+    name = NAME
 
-    def __init__(self, client: Any) -> None:
-        self._client = client
+    def __init__(self, api: XApi) -> None:
+        self._api = api
 
     @classmethod
     def from_credentials(cls, base_url: str, **credentials: str) -> XReplyResponder:
-        return cls(make_client(base_url, **credentials))
+        return cls(XApi.posting(base_url, **credentials))
 
     def deliver(self, draft: ReplyDraft) -> str:
-        response = call_x(
-            f"replying to {draft.in_reply_to}",
-            self._client.create_tweet,
-            text=draft.text,
-            in_reply_to_tweet_id=draft.in_reply_to,
-            user_auth=True,
-        )
-        return str(response["data"]["id"])
+        return self._api.post_reply(draft.in_reply_to, draft.text)

@@ -65,3 +65,21 @@ def mark_first_response(session: so.Session, case_id: int | None, at: datetime) 
         case.first_response_at = at
         case.status = "waiting" if case.status == "new" else case.status
         case.updated_at = datetime.now(UTC)
+
+
+def case_priority(session: so.Session, case_id: int) -> int:
+    """A case's priority carries its customer's segment boosts."""
+    return session.get_one(CaseRow, case_id).priority
+
+
+def case_thread(session: so.Session, case_id: int) -> str | None:
+    """The queue message that opened the case's thread, once a card was posted."""
+    return session.get_one(CaseRow, case_id).slack_ts
+
+
+def attach_card(session: so.Session, case_id: int, *, channel: str, ref: str, escalated: bool) -> None:
+    """The first card of a case opens its thread; an escalated card escalates the case."""
+    case = session.get_one(CaseRow, case_id)
+    if case.slack_ts is None:
+        case.slack_channel, case.slack_ts = channel, ref
+    case.escalated = case.escalated or escalated

@@ -14,7 +14,9 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from store.customers import CustomerFileError, audit, email_domain, erasure_key, handle_key, name_key
+from hark.handles import handle_key
+from platforms.registry import PLATFORMS
+from store.customers import CustomerFileError, audit, email_domain, erasure_key, name_key
 from store.merges import merge_customers
 from store.models import CustomerRow, IdentityRow
 
@@ -26,13 +28,10 @@ CSV_COLUMNS = (
     "tier",
     "lifetime_value",
     "external_crm_id",
-    "x_handle",
-    "reddit_username",
+    *(platform.crm_column for platform in PLATFORMS.values()),  # x_handle, reddit_username, ...
 )
 REQUIRED_COLUMNS = ("name", "email", "external_crm_id")
 FIELD_LIMITS = {"name": 200, "email": 320, "phone": 50, "segment": 50, "tier": 50, "external_crm_id": 100}
-HANDLE_COLUMNS = (("x", "x_handle"), ("reddit", "reddit_username"))
-HANDLE_PATTERNS = {"x": re.compile(r"[A-Za-z0-9_]{1,15}"), "reddit": re.compile(r"[A-Za-z0-9_-]{3,20}")}
 EMAIL = re.compile(r"[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+")
 CHUNK = 500  # ids per IN (...) list, well below every driver's parameter limit
 DEFAULT_MAX_REJECTED = 0.10
@@ -128,13 +127,13 @@ def _parse_row(line: int, record: list[str], columns: list[str]) -> _Row | str: 
     if value is not None and (not math.isfinite(value) or value < 0):
         return f"lifetime_value {raw['lifetime_value']!r} is not a positive amount"
     handles = []
-    for platform, column in HANDLE_COLUMNS:
-        written = raw.get(column, "")
-        bare = written.removeprefix("@") if platform == "x" else written.removeprefix("/").removeprefix("u/")
-        if bare and not HANDLE_PATTERNS[platform].fullmatch(bare):
-            return f"{column} {written!r} is not a valid {platform} handle"
+    for platform in PLATFORMS.values():
+        written = raw.get(platform.crm_column, "")
+        bare = platform.bare_handle(written) if written else ""
+        if bare and not platform.handle_pattern.fullmatch(bare):
+            return f"{platform.crm_column} {written!r} is not a valid {platform.name} handle"
         if bare:
-            handles.append((platform, bare))
+            handles.append((platform.name, bare))
     name = raw.get("name") or None
     fields = {
         "name": name,
@@ -306,7 +305,7 @@ def _attach_handles(
 ) -> set[int]:
     """Give each CRM customer the handles its row names; return the lines whose handles changed."""
     identities: dict[tuple[str, str], list[IdentityRow]] = {}
-    for platform in ("x", "reddit"):
+    for platform in PLATFORMS:
         keys = sorted({handle_key(h) for r in rows for p, h in r.handles if p == platform})
         for chunk in _chunks(keys):
             for identity in session.scalars(

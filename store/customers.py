@@ -12,7 +12,9 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from hark.errors import ConfigError, HarkError
+from hark.handles import handle_key
 from hark.records import Author
+from platforms.registry import PLATFORMS, split_handle_ref
 from store.models import AuditLogRow, CustomerRow, IdentityRow
 
 FORGOTTEN = "[forgotten]"  # stands in for erased handles, user ids and names
@@ -31,14 +33,6 @@ class CustomerFileError(ConfigError):
 
 
 # --- keys -------------------------------------------------------------------------------------------
-
-
-def handle_key(handle: str) -> str:
-    """Handles compare without case and without the @ or u/ people type in front."""
-    key = handle.strip().lower()
-    for prefix in ("@", "/u/", "u/"):
-        key = key.removeprefix(prefix)
-    return key
 
 
 def name_key(name: str) -> str:
@@ -124,7 +118,8 @@ def is_vip(customer: CustomerRow, vip_tiers: Collection[str], vip_min_value: flo
 
 
 def find_customer(session: so.Session, ref: str) -> CustomerRow:
-    """The customer a person means by `42`, `@handle` (X), `u/name` (Reddit), a CRM id or `crm:ID`.
+    """The customer a person means by `42`, a handle as its platform writes it (`@handle`, `u/name`) or as
+    `platform:handle`, a CRM id or `crm:ID`.
 
     Raises CustomerNotFoundError, naming the survivor when the id was merged away.
     """
@@ -138,21 +133,26 @@ def find_customer(session: so.Session, ref: str) -> CustomerRow:
             survivor = merged_into(session, int(ref))
             if survivor is not None:
                 raise CustomerNotFoundError(f"customer {ref} was merged into customer {survivor}")
-    elif ref.startswith(("@", "u/", "/u/", "x:", "reddit:")):
+    elif split_handle_ref(ref) is not None:
         identity = find_identity(session, ref)
         customer = session.get(CustomerRow, identity.customer_id)
     else:
         customer = session.scalar(sa.select(CustomerRow).where(CustomerRow.external_crm_id == ref))
     if customer is None:
-        raise CustomerNotFoundError(f"no customer {ref!r}: use an id, @handle (X), u/name (Reddit) or CRM id")
+        forms = ", ".join(f"{p.display_handle('name')} ({p.title})" for p in PLATFORMS.values())
+        raise CustomerNotFoundError(f"no customer {ref!r}: use an id, {forms}, platform:name or CRM id")
     return customer
 
 
 def find_identity(session: so.Session, ref: str) -> IdentityRow:
-    """`@handle` or `x:handle` is an X account, `u/name` or `reddit:name` a Reddit one."""
-    ref = ref.strip()
-    platform = "reddit" if ref.startswith(("u/", "/u/", "reddit:")) else "x"
-    key = handle_key(ref.removeprefix("reddit:").removeprefix("x:"))
+    """`@handle` or `x:handle` is an X account, `u/name` or `reddit:name` a Reddit one, and so on."""
+    found = split_handle_ref(ref.strip())
+    if found is None:
+        raise CustomerNotFoundError(
+            f"{ref!r} is not a handle: write it as its platform does, or platform:name"
+        )
+    spec, bare = found
+    platform, key = spec.name, handle_key(bare)
     identity = session.scalar(
         sa.select(IdentityRow)
         .where(IdentityRow.platform == platform, IdentityRow.handle_key == key)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from hark.records import INTENTS, SENTIMENTS
+from hark.records import INTENTS, SENTIMENTS, Classification
 from store.models import AuditLogRow, ClassificationRow, LabelCorrectionRow, MentionRow
 
 BOOLEAN_FIELDS = ("needs_reply", "relevant")
@@ -34,6 +34,30 @@ class Labels:
     model_version: str
     corrected: tuple[str, ...]  # the fields a person changed
     intent_scores: dict[str, float]  # the model's, even where a person corrected the intent
+
+
+def add_classifications(session: so.Session, labelled: Sequence[tuple[int, Classification]]) -> None:
+    """Store the model's labels of each mention id and mark those mentions classified."""
+    now = datetime.now(UTC)
+    for mention_id, label in labelled:
+        session.add(
+            ClassificationRow(
+                mention_id=mention_id,
+                model_version=label.model_version,
+                language=label.language,
+                relevant=label.relevant,
+                sentiment=label.sentiment,
+                sentiment_score=label.sentiment_score,
+                intent=label.intent,
+                intent_scores=dict(label.intent_scores),
+                needs_reply=label.needs_reply,
+                priority=label.priority,
+                created_at=now,
+            )
+        )
+    ids = [mention_id for mention_id, _ in labelled]
+    if ids:
+        session.execute(sa.update(MentionRow).where(MentionRow.id.in_(ids)).values(classified_at=now))
 
 
 def record_correction(
@@ -120,6 +144,16 @@ def effective_labels(session: so.Session, mention_id: int) -> Labels | None:
         .limit(1)
     )
     return None if model is None else _apply(model, _corrections(session, mention_id))
+
+
+def find_mention_id(session: so.Session, ref: str) -> int | None:
+    """The id of the mention a person means by its id or by `platform:external_id`."""
+    if ref.isdigit():
+        return session.scalar(sa.select(MentionRow.id).where(MentionRow.id == int(ref)))
+    platform, _, external = ref.partition(":")
+    return session.scalar(
+        sa.select(MentionRow.id).where(MentionRow.platform == platform, MentionRow.external_id == external)
+    )
 
 
 def corrected_texts(session: so.Session) -> list[tuple[str, dict[str, str]]]:

@@ -13,6 +13,7 @@ import sqlalchemy.orm as so
 
 from hark.errors import HarkError
 from hark.phrases import find_phrase
+from platforms.registry import get_platform, split_handle_ref
 from store.customers import audit
 from store.models import CustomerRow, IdentityRow, LeadRow, MentionRow
 
@@ -134,7 +135,7 @@ def list_leads(session: so.Session, status: str | None = None) -> list[dict[str,
             .where(IdentityRow.customer_id.in_(customer_ids))
             .order_by(IdentityRow.platform, IdentityRow.id)
         ):
-            handles.setdefault(cid, []).append(f"@{handle}" if platform == "x" else f"u/{handle}")
+            handles.setdefault(cid, []).append(get_platform(platform).display_handle(handle))
     return [
         {
             "lead_id": lead.id,
@@ -167,6 +168,11 @@ def _cell(value: Any) -> Any:
     return value
 
 
+def _handle_cell(shown: str) -> str:
+    found = split_handle_ref(shown)
+    return shown if found is None else f"{found[1]} ({found[0].name})"
+
+
 def write_leads_csv(leads: Sequence[dict[str, Any]], path: Path) -> None:
     """Write leads for a CRM import; written to a temporary file first, so a reader never sees half."""
     partial = path.with_name(path.name + ".partial")
@@ -175,10 +181,7 @@ def write_leads_csv(leads: Sequence[dict[str, Any]], path: Path) -> None:
         writer.writeheader()
         for lead in leads:
             # "ann (x); ann_r (reddit)": a cell starting with @ would be a formula to a spreadsheet
-            handles = [
-                h.removeprefix("@") + " (x)" if h.startswith("@") else h[2:] + " (reddit)"
-                for h in lead["handles"]
-            ]
+            handles = [_handle_cell(h) for h in lead["handles"]]
             row = lead | {"handles": "; ".join(handles)}
             for key in ("customer_name", "product_interest", "source_text", "handles"):
                 row[key] = _cell(row[key])

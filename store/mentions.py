@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -76,12 +76,12 @@ def save_cursor(session: so.Session, source: str, cursor: str | None) -> None:
 def to_mention(row: MentionRow) -> Mention:
     """Rebuild the record a listener produced, for stages that work on records."""
     return Mention(
-        platform="x" if row.platform == "x" else "reddit",
+        platform=row.platform,
         external_id=row.external_id,
         source=row.source,
         kind=row.kind,  # type: ignore[arg-type]  # written from a MentionKind by add_mentions
         author=Author(
-            platform="x" if row.platform == "x" else "reddit",
+            platform=row.platform,
             user_id=row.author_user_id,
             handle=row.author_handle,
             display_name=row.author_name or "",
@@ -95,4 +95,56 @@ def to_mention(row: MentionRow) -> Mention:
         conversation_id=row.conversation_id,
         in_reply_to=row.in_reply_to,
         mentions_brand_account=row.mentions_brand_account,
+    )
+
+
+Stage = Literal["classify", "link", "route"]
+
+
+def _waiting_for(stage: Stage) -> tuple[sa.ColumnElement[bool], ...]:
+    """Mentions the stage has not done yet, whose earlier stage has."""
+    match stage:
+        case "classify":
+            return (MentionRow.classified_at.is_(None),)
+        case "link":
+            return (MentionRow.classified_at.is_not(None), MentionRow.linked_at.is_(None))
+        case "route":
+            return (MentionRow.linked_at.is_not(None), MentionRow.routed_at.is_(None))
+
+
+def pending_mentions(session: so.Session, stage: Stage, limit: int) -> Sequence[MentionRow]:
+    """Up to `limit` mentions waiting for `stage`, oldest first."""
+    return session.scalars(
+        sa.select(MentionRow).where(*_waiting_for(stage)).order_by(MentionRow.id).limit(limit)
+    ).all()
+
+
+def mark_linked(session: so.Session, mention_ids: Iterable[int], at: datetime) -> None:
+    ids = list(mention_ids)
+    if ids:
+        session.execute(sa.update(MentionRow).where(MentionRow.id.in_(ids)).values(linked_at=at))
+
+
+def set_route(row: MentionRow, action: str, rule: str, *, routed_at: datetime | None) -> None:
+    """Record the routing decision; `routed_at` None leaves the mention for its card to be posted."""
+    row.route_action, row.route_rule = action, rule
+    if routed_at is not None:
+        row.routed_at = routed_at
+
+
+def mark_routed(session: so.Session, mention_id: int, at: datetime) -> None:
+    session.get_one(MentionRow, mention_id).routed_at = at
+
+
+def earlier_mentions(session: so.Session, customer_id: int | None, before_id: int) -> int:
+    """How many mentions the customer posted before this one (a queue card shows it)."""
+    if customer_id is None:
+        return 0
+    return (
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(MentionRow)
+            .where(MentionRow.customer_id == customer_id, MentionRow.id < before_id)
+        )
+        or 0
     )

@@ -235,14 +235,3 @@ class AuditLogRow(Base):
     action: so.Mapped[str] = so.mapped_column(sa.String(64))
     subject: so.Mapped[str] = so.mapped_column(sa.String(200))
     detail: so.Mapped[dict[str, Any]]
-
-
-class ReportRow(Base):
-    __tablename__ = "reports"
-    __table_args__ = (sa.UniqueConstraint("kind", "period_start"),)
-    id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    kind: so.Mapped[str] = so.mapped_column(sa.String(32))
-    period_start: so.Mapped[datetime]
-    period_end: so.Mapped[datetime]
-    created_at: so.Mapped[datetime]
-    body: so.Mapped[dict[str, Any]]

@@ -19,7 +19,8 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from hark.config import CustomersConfig
+from platforms.registry import get_platform
+from store.config import CustomersConfig
 from store.customers import FORGOTTEN, CustomerNotFoundError, audit, erasure_key
 from store.models import (
     Base,
@@ -70,9 +71,9 @@ def export_customer(
 
 
 def _texts_of(row: MentionRow) -> list[str]:
-    """A post's text, and on Reddit its title alone: comments under it carry the title."""
+    """A post's text, and where a post opens with its title (Reddit) the title alone: replies quote it."""
     texts = [row.text]
-    if row.platform == "reddit" and row.kind == "post":
+    if get_platform(row.platform).title_leads_text and row.kind == "post":
         texts.append(row.text.split("\n\n", 1)[0])
     return texts
 

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from hark.config import CustomersConfig, Segment
+from store.config import CustomersConfig, Segment
 from store.customers import is_vip, merged_ids
 from store.labels import Labels as Label
 from store.labels import labels_for

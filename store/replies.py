@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from hark.records import Mention, ReplyDraft
+from platforms.registry import get_platform
+from store.cases import mark_first_response
 from store.models import MentionRow, ReplyRow
 
-SENT_STATES = ("sending", "sent")
+log = logging.getLogger(__name__)
+INTERRUPTED = "interrupted while sending: check the platform before sending again"
 
 
 def reply_key(platform: str, external_id: str) -> str:
@@ -79,3 +85,96 @@ def replies_in_thread(session: so.Session, platform: str, conversation_id: str) 
 
 def day_ago() -> datetime:
     return datetime.now(UTC) - timedelta(days=1)
+
+
+def record_observed_reply(session: so.Session, post: Mention) -> None:
+    """A reply our team posted by hand is stored as sent and counts as the first response of its case."""
+    if post.in_reply_to is None:
+        return
+    target = session.scalar(
+        sa.select(MentionRow).where(
+            MentionRow.platform == post.platform, MentionRow.external_id == post.in_reply_to
+        )
+    )
+    if target is None:
+        return
+    key = f"observed:{post.platform}:{post.external_id}"
+    if session.scalar(sa.select(ReplyRow.id).where(ReplyRow.idempotency_key == key)) is None:
+        session.add(
+            ReplyRow(
+                idempotency_key=key,
+                case_id=target.case_id,
+                mention_id=target.id,
+                text=post.text,
+                template=None,
+                status="sent",
+                approved_by=f"posted by {get_platform(post.platform).display_handle(post.author.handle)}",
+                platform_post_id=post.external_id,
+                created_at=post.created_at,
+                updated_at=post.created_at,
+                sent_at=post.created_at,
+            )
+        )
+    mark_first_response(session, target.case_id, post.created_at)
+
+
+def adopt_replies(session: so.Session, mention_id: int, case_id: int) -> None:
+    """Replies seen before the mention had a case (our team answered before Hark linked it) join the case,
+    and the earliest of them is its first response."""
+    orphans = session.scalars(
+        sa.select(ReplyRow).where(ReplyRow.mention_id == mention_id, ReplyRow.case_id.is_(None))
+    ).all()
+    for reply in orphans:
+        reply.case_id = case_id
+    sent = [r.sent_at for r in orphans if r.status == "sent" and r.sent_at is not None]
+    if sent:
+        mark_first_response(session, case_id, min(sent))
+
+
+def approved_reply_ids(session: so.Session, limit: int) -> Sequence[int]:
+    """Replies waiting to be sent, oldest first."""
+    return session.scalars(
+        sa.select(ReplyRow.id).where(ReplyRow.status == "approved").order_by(ReplyRow.id).limit(limit)
+    ).all()
+
+
+def claim_reply(session: so.Session, reply_id: int) -> ReplyDraft | None:
+    """Mark an approved reply `sending` and return what to post; None if someone else took it.
+
+    Commit this before calling the platform: a crash after the call leaves it `sending`, never resent.
+    """
+    reply = session.get_one(ReplyRow, reply_id)
+    if reply.status != "approved":
+        return None
+    mention = session.get_one(MentionRow, reply.mention_id)
+    reply.status, reply.updated_at = "sending", datetime.now(UTC)
+    return ReplyDraft(
+        reply_id=reply.id,
+        platform=mention.platform,
+        in_reply_to=mention.external_id,
+        author_handle=mention.author_handle,
+        text=reply.text,
+        idempotency_key=reply.idempotency_key,
+    )
+
+
+def set_reply_status(session: so.Session, reply_id: int, status: str, error: str | None) -> None:
+    reply = session.get_one(ReplyRow, reply_id)
+    reply.status, reply.error, reply.updated_at = status, error, datetime.now(UTC)
+
+
+def mark_reply_sent(session: so.Session, reply_id: int, platform_post_id: str) -> None:
+    """The platform took the reply: record its post id, and the case has its first response."""
+    reply = session.get_one(ReplyRow, reply_id)
+    now = datetime.now(UTC)
+    reply.status, reply.platform_post_id, reply.sent_at, reply.updated_at = "sent", platform_post_id, now, now
+    mark_first_response(session, reply.case_id, now)
+
+
+def fail_interrupted_replies(session: so.Session) -> list[int]:
+    """Replies left `sending` by a crash may or may not be posted: a person checks, Hark never resends."""
+    rows = session.scalars(sa.select(ReplyRow).where(ReplyRow.status == "sending")).all()
+    for reply in rows:
+        reply.status, reply.error, reply.updated_at = "failed", INTERRUPTED, datetime.now(UTC)
+        log.error("reply_interrupted reply=%d key=%s", reply.id, reply.idempotency_key)
+    return [r.id for r in rows]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from hark.brand import BrandConfig, OwnAccounts
 from hark.records import Author, Mention, Platform
 
 T0 = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)
@@ -37,3 +38,9 @@ def mention(
         in_reply_to=in_reply_to,
         mentions_brand_account=addressed,
     )
+
+
+def own_accounts(x: dict[str, str] | None = None, reddit: tuple[str, ...] = ()) -> OwnAccounts:
+    """Our accounts as config.yaml's brand.accounts would give them."""
+    accounts: dict[str, object] = {"x": x or {}, "reddit": list(reddit)}
+    return OwnAccounts.build(BrandConfig.model_validate({"name": "Nimbus Cycles", "accounts": accounts}))

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from hark.config import AppConfig, load_config
+from app.config import AppConfig, load_config
 from store.db import Sessions, make_engine, make_sessions, upgrade
 
 REPO = Path(__file__).resolve().parent.parent

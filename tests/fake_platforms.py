@@ -559,8 +559,7 @@ def _config(tmp: Path, source: dict[str, Any]) -> Path:
     document = {
         "brand": {
             "name": "Nimbus Cycles",
-            "x_accounts": {BRAND_HANDLE: BRAND_ID},
-            "reddit_accounts": ["NimbusCycles_Team"],
+            "accounts": {"x": {BRAND_HANDLE: BRAND_ID}, "reddit": ["NimbusCycles_Team"]},
             "terms": ["nimbus"],
         },
         "sources": [source],

@@ -121,10 +121,9 @@ class ListListener:
 
 def one_classified_mention(sessions: Sessions, text: str = "@NimbusCycles I love it") -> int:
     """Ingest one mention through the pipeline, label it with KeywordClassifier, return its row id."""
-    from hark.ownership import OwnAccounts  # the pipeline needs fakes, not the reverse
-    from hark.pipeline import classify_pending, poll_once
+    from app.pipeline import classify_pending, poll_once
 
-    poll_once(ListListener("src", [builders.mention(1, text)]), sessions, OwnAccounts.build({}, ()))
+    poll_once(ListListener("src", [builders.mention(1, text)]), sessions, builders.own_accounts())
     classify_pending(sessions, KeywordClassifier(), 10)
     with sessions() as session:
         return session.scalars(sa.select(MentionRow.id)).one()

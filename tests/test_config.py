@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hark.config import load_config, load_secrets
+from app.config import load_config
 from hark.errors import ConfigError
+from hark.secrets import load_secrets
 from tests.conftest import REPO
 
 

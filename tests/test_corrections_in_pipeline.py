@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from hark.config import AppConfig
-from hark.ownership import OwnAccounts
-from hark.pipeline import Routing, classify_pending, link_pending, poll_once, route_pending
+from app.config import AppConfig
+from app.pipeline import Routing, classify_pending, link_pending, poll_once, route_pending
 from responders.templates import ReplyTemplates
 from store.db import Sessions
 from store.labels import record_correction
 from store.models import MentionRow
+from tests import builders
 from tests.builders import mention
 from tests.fakes import KeywordClassifier, ListListener, RecordingQueue
 
@@ -18,7 +18,7 @@ from tests.fakes import KeywordClassifier, ListListener, RecordingQueue
 def test_relabelled_spam_is_ignored_even_though_the_model_called_it_a_complaint(
     app_config: AppConfig, sessions: Sessions
 ) -> None:
-    own = OwnAccounts.build({}, ())
+    own = builders.own_accounts()
     poll_once(ListListener("src", [mention(1, "@NimbusCycles my order is late")]), sessions, own)
     classify_pending(sessions, KeywordClassifier(), 10)  # the fake calls "late" a complaint
     with sessions.begin() as session:

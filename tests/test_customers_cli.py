@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
-from hark.config import AppConfig
-from hark.pipeline import classify_pending, link_pending
+from app.config import AppConfig
+from app.pipeline import classify_pending, link_pending
 from main import cli
 from store.db import Sessions
 from store.mentions import add_mentions

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from hark.config import AppConfig
-from hark.pipeline import classify_pending, link_pending
+from app.config import AppConfig
+from app.pipeline import classify_pending, link_pending
 from hark.records import Mention
 from store.crm_import import import_customers_csv
 from store.customers import MergeError, find_customer, find_identity

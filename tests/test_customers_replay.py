@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from hark.config import AppConfig, load_config
-from hark.runner import run_once
+from app.config import AppConfig, load_config
+from app.runner import run_once
 from store.crm_import import import_customers_csv
 from store.customers import CustomerNotFoundError, MergeError, find_customer
 from store.db import Sessions, make_engine, make_sessions, upgrade

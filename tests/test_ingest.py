@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from hark.ownership import OwnAccounts
-from hark.pipeline import poll_once
+from app.pipeline import poll_once
 from store.db import Sessions
 from store.mentions import load_cursor
 from store.models import MentionRow, ReplyRow
+from tests import builders
 from tests.builders import mention
 from tests.fakes import ListListener
 
-OWN = OwnAccounts.build({"NimbusCycles": "1500000000000000001"}, ("NimbusCycles_Team",))
+OWN = builders.own_accounts({"NimbusCycles": "1500000000000000001"}, ("NimbusCycles_Team",))
 
 
 def count(sessions: Sessions, model: type[object]) -> int:

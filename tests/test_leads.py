@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from hark.config import AppConfig
-from hark.pipeline import classify_pending, link_pending
+from app.config import AppConfig
+from app.pipeline import classify_pending, link_pending
 from hark.records import Mention
 from store.customers import find_customer
 from store.db import Sessions

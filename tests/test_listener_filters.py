@@ -7,17 +7,17 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from hark.ownership import OwnAccounts
-from hark.pipeline import poll_once
+from app.pipeline import poll_once
 from listeners.config import MentionFilterConfig
 from listeners.filters import FilteredListener, MentionFilter
-from listeners.pacing import Quota
+from platforms.pacing import Quota
 from store.db import Sessions
 from store.models import MentionRow, ReplyRow
+from tests import builders
 from tests.builders import mention
 from tests.fakes import ListListener
 
-OWN = OwnAccounts.build({"NimbusCycles": "1500000000000000001"}, ("NimbusCycles_Team",))
+OWN = builders.own_accounts({"NimbusCycles": "1500000000000000001"}, ("NimbusCycles_Team",))
 NOW = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)
 
 

@@ -13,19 +13,20 @@ import pytest
 import sqlalchemy as sa
 import time_machine
 
+from app.runner import ListenerJob
 from hark.errors import AuthError
-from hark.ownership import OwnAccounts
 from hark.records import Batch
-from hark.runner import ListenerJob
 from listeners.config import RedditListenerConfig
 from listeners.reddit import RedditListener
+from platforms.reddit import RedditSecrets
 from store.db import Sessions
 from store.models import MentionRow
 from store.status import pipeline_status
+from tests import builders
 from tests.conftest import SHARED
 from tests.fake_platforms import FakeReddit, FaultPlan
 
-OWN = OwnAccounts.build({}, ("NimbusCycles_Team",))
+OWN = builders.own_accounts(reddit=("NimbusCycles_Team",))
 T0 = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)
 CREDENTIALS: dict[str, str | None] = {
     "REDDIT_CLIENT_ID": "client-id",
@@ -78,7 +79,7 @@ def reddit_listener(fake: FakeReddit, name: str = "reddit", **overrides: Any) ->
             **overrides,
         }
     )
-    return RedditListener.from_config(cfg, dict(CREDENTIALS), brand_accounts=["NimbusCycles_Team"])
+    return RedditListener.from_config(cfg, RedditSecrets.model_validate(CREDENTIALS), OWN)
 
 
 def drain(listener: Any, sessions: Sessions, clock: Clock, *, failures: int = 6) -> ListenerJob:

@@ -14,20 +14,21 @@ import sqlalchemy as sa
 import time_machine
 import yaml
 
+from app.runner import ListenerJob
 from hark.errors import TransientError
-from hark.ownership import OwnAccounts
 from hark.records import Batch
-from hark.runner import ListenerJob
 from listeners.config import XListenerConfig
 from listeners.x import XListener
+from platforms.x import XSecrets
 from store.db import Sessions
 from store.mentions import load_cursor
 from store.models import MentionRow, SourceHealthRow
 from store.status import pipeline_status
+from tests import builders
 from tests.conftest import SHARED
 from tests.fake_platforms import BRAND_ID, FakeX, FaultPlan
 
-OWN = OwnAccounts.build({"NimbusCycles": BRAND_ID}, ())
+OWN = builders.own_accounts({"NimbusCycles": BRAND_ID})
 T0 = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)
 
 
@@ -69,7 +70,7 @@ def x_listener(fake: FakeX, name: str = "x-mentions", **overrides: Any) -> XList
             **overrides,
         }
     )
-    return XListener.from_config(cfg, "test-token", brand_handles=["NimbusCycles"], brand_ids=[BRAND_ID])
+    return XListener.from_config(cfg, XSecrets(X_BEARER_TOKEN="test-token"), OWN)
 
 
 def drain(listener: Any, sessions: Sessions, clock: Clock, *, failures: int = 6) -> ListenerJob:
@@ -226,8 +227,8 @@ def test_401_stops_the_source_with_a_clear_message_and_others_go_on(
     cfg = XListenerConfig(
         type="x", name="x-revoked", mode="mentions", user_id=BRAND_ID, api_base_url=fake_x.url
     )
-    revoked = XListener.from_config(cfg, "revoked-token", brand_handles=[], brand_ids=[])
-    caplog.set_level(logging.ERROR, logger="hark.runner")
+    revoked = XListener.from_config(cfg, XSecrets(X_BEARER_TOKEN="revoked-token"), builders.own_accounts())
+    caplog.set_level(logging.ERROR, logger="app.runner")
     job = drain(revoked, sessions, clock)
     assert job.stopped
     assert job() == 0  # never asked again in this process

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from hark.errors import PermanentError
-from listeners.reddit_payload import mentions_from_listing
-from listeners.x_payload import mentions_from_page
+from platforms.reddit.payload import mentions_from_listing
+from platforms.x.payload import mentions_from_page
 from tests.conftest import REPO, SHARED
 
 TWITTER_DATA = SHARED / "fixtures" / "python-twitter" / "testdata" / "apis"

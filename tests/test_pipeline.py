@@ -7,11 +7,11 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from hark.config import AppConfig
-from hark.ownership import OwnAccounts
-from hark.pipeline import Routing
-from hark.runner import run_once
-from hark.runtime import Database, Runtime
+from app.config import AppConfig
+from app.pipeline import Routing
+from app.runner import run_once
+from app.runtime import Database, Runtime
+from hark.brand import OwnAccounts
 from listeners.registry import build_listener
 from responders.templates import ReplyTemplates
 from store.crm_import import import_customers_csv
@@ -24,10 +24,7 @@ from tests.fakes import KeywordClassifier, RecordingQueue, RecordingReplier
 def make_runtime(
     cfg: AppConfig, sessions: Sessions, queue: RecordingQueue, replier: RecordingReplier
 ) -> Runtime:
-    from hark.config import Secrets
-
-    secrets = Secrets()
-    listeners = tuple(build_listener(s, cfg, secrets) for s in cfg.sources)
+    listeners = tuple(build_listener(s, OwnAccounts.build(cfg.brand)) for s in cfg.sources)
     assert cfg.customers.import_csv is not None
     with sessions.begin() as session:
         import_customers_csv(session, cfg.customers.import_csv)
@@ -41,7 +38,7 @@ def make_runtime(
             cfg=cfg,
             templates=ReplyTemplates(cfg.routing.templates),
             queue=queue,
-            own=OwnAccounts.build(cfg.brand.x_accounts, cfg.brand.reddit_accounts),
+            own=OwnAccounts.build(cfg.brand),
         ),
         repliers={"x": replier, "reddit": replier},
     )

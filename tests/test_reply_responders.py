@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hark.config import AppConfig, Secrets
+from app.config import AppConfig
 from hark.errors import ConfigError
 from responders.reddit import RedditReplyResponder
 from responders.registry import build_reply_responders
@@ -31,7 +31,7 @@ def test_live_replies_use_the_platform_clients(
     for name in ("REDDIT_CLIENT_ID", "REDDIT_CLIENT_SECRET", "REDDIT_USERNAME", "REDDIT_PASSWORD"):
         monkeypatch.setenv(name, f"test-{name.lower()}")
     monkeypatch.setenv("REDDIT_USER_AGENT", "hark-tests by u/test")
-    repliers = build_reply_responders(live(app_config), Secrets())
+    repliers = build_reply_responders(False, live(app_config).sources)
     assert isinstance(repliers["x"], XReplyResponder)
     assert isinstance(repliers["reddit"], RedditReplyResponder)
 
@@ -47,9 +47,9 @@ def test_live_reddit_replies_need_the_account_login(
     monkeypatch.delenv("REDDIT_USERNAME", raising=False)
     monkeypatch.delenv("REDDIT_PASSWORD", raising=False)
     with pytest.raises(ConfigError, match="REDDIT_USERNAME, REDDIT_PASSWORD not set"):
-        build_reply_responders(live(app_config), Secrets())
+        build_reply_responders(False, live(app_config).sources)
 
 
 def test_dry_run_never_builds_a_platform_client(app_config: AppConfig) -> None:
-    repliers = build_reply_responders(app_config, Secrets())
+    repliers = build_reply_responders(app_config.responders.replies.dry_run, app_config.sources)
     assert {type(r).__name__ for r in repliers.values()} == {"ConsoleReplyResponder"}

@@ -7,19 +7,21 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
+from app.pipeline import poll_once
 from hark.errors import ConfigError
-from hark.ownership import OwnAccounts
-from hark.pipeline import poll_once
+from platforms.reddit import REDDIT
+from platforms.x import X
 from responders.config import RepliesConfig, RoutingConfig, RoutingRule, RuleMatch
 from responders.guardrails import reply_block_reason
 from responders.routing import RouteFacts, decide
 from responders.templates import ReplyTemplates
 from store.db import Sessions
 from store.models import MentionRow, ReplyRow
+from tests import builders
 from tests.builders import mention
 from tests.fakes import ListListener
 
-OWN = OwnAccounts.build({"NimbusCycles": "1500000000000000001"}, ("NimbusCycles_Team",))
+OWN = builders.own_accounts({"NimbusCycles": "1500000000000000001"}, ("NimbusCycles_Team",))
 
 
 def facts(**changes: object) -> RouteFacts:
@@ -72,7 +74,7 @@ def test_rule_channel_overrides_the_default() -> None:
 
 def test_templates_render_values_as_data_not_code() -> None:
     templates = ReplyTemplates({"thanks": "Thanks @{{ author }}!"})
-    assert templates.render("thanks", author="{{ 7*7 }}") == "Thanks @{{ 7*7 }}!"
+    assert templates.render("thanks", limit=280, author="{{ 7*7 }}") == "Thanks @{{ 7*7 }}!"
 
 
 def test_template_typos_and_unsafe_templates_stop_startup() -> None:
@@ -82,9 +84,10 @@ def test_template_typos_and_unsafe_templates_stop_startup() -> None:
         ReplyTemplates({"evil": "{{ author.__class__.__mro__[1].__subclasses__() }}"})
 
 
-def test_rendered_replies_fit_on_x() -> None:
+def test_rendered_replies_fit_the_platforms_limit() -> None:
     templates = ReplyTemplates({"long": "{{ author }} " * 10})
-    assert len(templates.render("long", author="a" * 100)) == 280
+    assert len(templates.render("long", limit=X.reply_limit, author="a" * 100)) == 280
+    assert len(templates.render("long", limit=REDDIT.reply_limit, author="a" * 100)) == 1009
 
 
 def seeded(sessions: Sessions, *mentions_: object) -> None:

@@ -9,16 +9,16 @@ import pytest
 import sqlalchemy as sa
 import time_machine
 
+from app.runner import ListenerJob, backoff
 from hark.errors import AuthError
-from hark.ownership import OwnAccounts
 from hark.records import Batch
-from hark.runner import ListenerJob, backoff
 from store.db import Sessions
 from store.models import MentionRow, SourceHealthRow
+from tests import builders
 from tests.builders import mention
 from tests.fakes import ListListener
 
-OWN = OwnAccounts.build({}, ())
+OWN = builders.own_accounts()
 
 
 class RevokedListener:
@@ -37,7 +37,7 @@ def test_backoff_doubles_caps_and_respects_the_server() -> None:
 
 
 def test_logs_first_failure_and_recovery_once(sessions: Sessions, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="hark.runner")
+    caplog.set_level(logging.INFO, logger="app.runner")
     with time_machine.travel(datetime(2026, 7, 7, 9, 0, tzinfo=UTC), tick=False) as traveller:
         job = ListenerJob(ListListener("flaky", [mention(1)], failures=3), sessions, OWN)
         for _ in range(4):

@@ -17,8 +17,9 @@ from slack_bolt import App, BoltRequest
 from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 
-from hark.config import AppConfig, Secrets
+from app.config import AppConfig
 from hark.errors import AuthError, ConfigError
+from hark.secrets import Secrets
 from responders.registry import build_slack_app_server
 from responders.slack import card_blocks
 from responders.slack_app import SlackAppServer, build_slack_app
@@ -180,12 +181,13 @@ def test_the_app_runs_only_when_slack_can_reach_it(
 ) -> None:
     for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"):
         monkeypatch.delenv(name, raising=False)
-    assert build_slack_app_server(app_config, Secrets(), sessions) is None  # console queue: no app
+    queue = app_config.responders.queue
+    assert build_slack_app_server(queue, Secrets(), sessions) is None  # console queue: no app
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
-    assert build_slack_app_server(app_config, Secrets(), sessions) is None
+    assert build_slack_app_server(queue, Secrets(), sessions) is None
     assert "slack_app_disabled" in caplog.text  # cards would carry menus nobody can answer
     monkeypatch.setenv("SLACK_SIGNING_SECRET", SECRET)
-    assert isinstance(build_slack_app_server(app_config, Secrets(), sessions), SlackAppServer)
+    assert isinstance(build_slack_app_server(queue, Secrets(), sessions), SlackAppServer)
 
 
 def test_a_rejected_app_token_stops_startup_with_an_auth_error(

@@ -15,10 +15,7 @@ from types import FrameType
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from classifiers.base import MENTIONS_PER_CALL
-from hark.errors import AuthError, PermanentError, TransientError
-from hark.ownership import OwnAccounts
-from hark.pipeline import (
+from app.pipeline import (
     Sessions,
     classify_pending,
     deliver_pending,
@@ -27,7 +24,10 @@ from hark.pipeline import (
     poll_once,
     route_pending,
 )
-from hark.runtime import Runtime
+from app.runtime import Runtime
+from classifiers.base import MENTIONS_PER_CALL
+from hark.brand import OwnAccounts
+from hark.errors import AuthError, PermanentError, TransientError
 from listeners.base import Listener
 from store.health import record_failure
 

@@ -1,4 +1,7 @@
-"""Turn a platform's rate-limit headers into the earliest time of the next request."""
+"""A platform's rate-limit window, and the earliest time of the next request it allows.
+
+Each platform's client turns its own headers into a Quota.
+"""
 
 from __future__ import annotations
 
@@ -32,22 +35,3 @@ class Quota:
         if self.limit is None or self.remaining < self.limit * SPREAD_BELOW:
             return now + (self.reset_at - now) / (self.remaining - RESERVE)
         return None
-
-
-def quota_from_x_headers(headers: dict[str, str]) -> Quota | None:
-    """X: x-rate-limit-remaining, x-rate-limit-limit, x-rate-limit-reset (epoch seconds)."""
-    try:
-        remaining = int(headers["x-rate-limit-remaining"])
-        reset = datetime.fromtimestamp(int(headers["x-rate-limit-reset"]), tz=UTC)
-    except (KeyError, ValueError):
-        return None
-    limit = headers.get("x-rate-limit-limit")
-    return Quota(remaining, reset, int(limit) if limit and limit.isdigit() else None)
-
-
-def quota_from_reddit(remaining: float | None, used: int | None, reset_epoch: float | None) -> Quota | None:
-    """Reddit: x-ratelimit-remaining (a float), -used, and -reset (seconds to go), as prawcore keeps them."""
-    if remaining is None or reset_epoch is None:
-        return None
-    limit = int(remaining) + used if used is not None else None
-    return Quota(int(remaining), datetime.fromtimestamp(reset_epoch, tz=UTC), limit)

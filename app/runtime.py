@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from rich.console import Console
 
+from app.config import AppConfig
+from app.pipeline import Routing, Sessions
 from classifiers.base import Classifier
 from classifiers.registry import build_classifier
 from classifiers.relevance import RelevanceRules
-from hark.config import AppConfig, Secrets
-from hark.ownership import OwnAccounts
-from hark.pipeline import Routing, Sessions
+from hark.brand import OwnAccounts
+from hark.secrets import Secrets
 from listeners.base import Listener
 from listeners.registry import build_listener
 from responders.base import ReplyResponder
@@ -56,22 +57,16 @@ class Runtime:
     slack_app: SlackAppServer | None = None  # card menus; started by `hark run`, not by `--once`
 
 
-def relevance_rules(cfg: AppConfig) -> RelevanceRules:
-    brand = cfg.brand
-    return RelevanceRules.build(
-        brand.terms, tuple(brand.x_accounts) + brand.reddit_accounts, brand.exclude_terms
-    )
-
-
 def build(cfg: AppConfig, secrets: Secrets, console: Console | None = None) -> Runtime:
     """Everything cheap and likely to fail is checked before the model loads."""
     templates = ReplyTemplates(cfg.routing.templates)
-    listeners = tuple(build_listener(source, cfg, secrets) for source in cfg.sources)
-    queue = build_queue_responder(cfg, secrets, console)
+    own = OwnAccounts.build(cfg.brand)
+    listeners = tuple(build_listener(source, own) for source in cfg.sources)
+    queue = build_queue_responder(cfg.responders.queue, secrets, console)
     check = getattr(queue, "check", None)
     if check is not None:
         check()  # a bad Slack token stops startup, not the first card
-    repliers = build_reply_responders(cfg, secrets, console)
+    repliers = build_reply_responders(cfg.responders.replies.dry_run, cfg.sources, console)
     db = open_database(secrets)
     if cfg.customers.import_csv is not None:
         with db.sessions.begin() as session:
@@ -86,9 +81,8 @@ def build(cfg: AppConfig, secrets: Secrets, console: Console | None = None) -> R
         for line, reason in result.rejected:
             log.warning("customer_rejected file=%s line=%d reason=%s", cfg.customers.import_csv, line, reason)
     log.info("classifier_loading model=%s", cfg.classifier.model)
-    classifier = build_classifier(cfg.classifier, relevance_rules(cfg))
+    classifier = build_classifier(cfg.classifier, RelevanceRules.for_brand(cfg.brand))
     log.info("classifier_ready version=%s", classifier.version)
-    own = OwnAccounts.build(cfg.brand.x_accounts, cfg.brand.reddit_accounts)
     return Runtime(
         config=cfg,
         db=db,
@@ -96,5 +90,5 @@ def build(cfg: AppConfig, secrets: Secrets, console: Console | None = None) -> R
         classifier=classifier,
         routing=Routing(cfg=cfg, templates=templates, queue=queue, own=own),
         repliers=repliers,
-        slack_app=build_slack_app_server(cfg, secrets, db.sessions),
+        slack_app=build_slack_app_server(cfg.responders.queue, secrets, db.sessions),
     )

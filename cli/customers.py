@@ -1,13 +1,10 @@
-"""`hark customers` and `hark leads`: the 360° view, CRM import, linking, leads and privacy requests."""
+"""`hark customers`: the 360° view, CRM import, linking, merging and privacy requests."""
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -16,54 +13,28 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from hark.cli_support import ConfigOption, JsonOption, emit_json, exits_cleanly
+from cli.conventions import (
+    ActorOption,
+    ConfigOption,
+    JsonOption,
+    actor_name,
+    emit_json,
+    exits_cleanly,
+    load_app_config,
+    open_db,
+    out_console,
+    unit_of_work,
+)
 
 if TYPE_CHECKING:
-    from hark.config import AppConfig
-    from hark.runtime import Database
+    pass
 
 log = logging.getLogger("hark.customers")
 
 customers_cli = typer.Typer(help="Customers: import, show, link, merge, export, forget", no_args_is_help=True)
-leads_cli = typer.Typer(help="Leads from buying signals, for the sales team.", no_args_is_help=True)
+
 
 CustomerArg = Annotated[str, typer.Argument(help="customer id, @handle (X), u/name (Reddit) or CRM id")]
-ActorOption = Annotated[
-    str | None, typer.Option("--actor", help="who is acting, for the audit log (default: $USER)")
-]
-
-
-def _actor(actor: str | None) -> str:
-    return actor or os.environ.get("USER") or "cli"
-
-
-def _config(config: Path | None) -> AppConfig:
-    from hark.config import config_path, load_config  # noqa: PLC0415  # keeps --help fast
-
-    return load_config(config_path(config))
-
-
-def _database() -> Database:
-    from hark.config import load_secrets  # noqa: PLC0415
-    from hark.runtime import open_database  # noqa: PLC0415
-
-    return open_database(load_secrets())
-
-
-@contextmanager
-def _unit_of_work() -> Iterator[Any]:
-    db = _database()
-    try:
-        with db.sessions.begin() as session:
-            yield session
-    finally:
-        db.engine.dispose()
-
-
-def _out() -> Console:
-    return Console(highlight=False, soft_wrap=True)
-
-
 # --- customers --------------------------------------------------------------------------------------
 
 
@@ -81,7 +52,7 @@ def import_file(
     """Create or update customers from a CRM export. Re-importing the same file changes nothing."""
     from store.crm_import import import_customers_csv  # noqa: PLC0415  # keeps --help fast
 
-    db = _database()
+    db = open_db()
     started = time.perf_counter()
     try:
         with db.sessions.begin() as session:
@@ -121,8 +92,8 @@ def show(ref: CustomerArg, config: ConfigOption = None, as_json: JsonOption = Fa
     from store.customers import find_customer  # noqa: PLC0415
     from store.profiles import customer_view  # noqa: PLC0415
 
-    cfg = _config(config)
-    with _unit_of_work() as session:
+    cfg = load_app_config(config)
+    with unit_of_work() as session:
         view = customer_view(session, find_customer(session, ref), cfg.customers)
     if as_json:
         emit_json(view)
@@ -131,7 +102,7 @@ def show(ref: CustomerArg, config: ConfigOption = None, as_json: JsonOption = Fa
 
 
 def _print_view(view: dict[str, Any]) -> None:
-    out = _out()
+    out = out_console()
     c = view["customer"]
     if c["forgotten_at"]:
         out.print(
@@ -224,16 +195,16 @@ def link(
     if (suggestion is None) == (account is None or customer is None):
         typer.echo("error: give ACCOUNT and CUSTOMER, or --suggestion ID", err=True)
         raise typer.Exit(2)
-    with _unit_of_work() as session:
+    with unit_of_work() as session:
         if suggestion is not None:
-            row = decide_suggestion(session, suggestion, accept=True, actor=_actor(actor))
+            row = decide_suggestion(session, suggestion, accept=True, actor=actor_name(actor))
             identity_id, customer_id = row.identity_id, row.customer_id
         else:
             assert account is not None  # noqa: S101  # checked above
             assert customer is not None  # noqa: S101
             identity_id = find_identity(session, account).id
             customer_id = find_customer(session, customer).id
-            link_identity(session, identity_id, customer_id, actor=_actor(actor))
+            link_identity(session, identity_id, customer_id, actor=actor_name(actor))
     document = {"identity_id": identity_id, "customer_id": customer_id}
     if as_json:
         emit_json(document)
@@ -249,7 +220,7 @@ def suggestions(as_json: JsonOption = False) -> None:
 
     from store.models import CustomerRow, IdentityRow, LinkSuggestionRow  # noqa: PLC0415
 
-    with _unit_of_work() as session:
+    with unit_of_work() as session:
         rows = session.execute(
             sa.select(LinkSuggestionRow, IdentityRow, CustomerRow)
             .join(IdentityRow, IdentityRow.id == LinkSuggestionRow.identity_id)
@@ -284,7 +255,7 @@ def suggestions(as_json: JsonOption = False) -> None:
             d["reason"],
             f"{d['score']:.1f}",
         )
-    _out().print(table)
+    out_console().print(table)
 
 
 @customers_cli.command()
@@ -295,8 +266,8 @@ def dismiss(
     """Dismiss a link suggestion; it is not made again."""
     from store.link_suggestions import decide_suggestion  # noqa: PLC0415
 
-    with _unit_of_work() as session:
-        decide_suggestion(session, suggestion, accept=False, actor=_actor(actor))
+    with unit_of_work() as session:
+        decide_suggestion(session, suggestion, accept=False, actor=actor_name(actor))
     typer.echo(f"dismissed suggestion {suggestion}")
 
 
@@ -312,9 +283,9 @@ def merge(
     from store.customers import find_customer  # noqa: PLC0415
     from store.merges import merge_customers  # noqa: PLC0415
 
-    with _unit_of_work() as session:
+    with unit_of_work() as session:
         keep_id, other_id = find_customer(session, keep).id, find_customer(session, other).id
-        moved = merge_customers(session, keep_id, other_id, actor=_actor(actor))
+        moved = merge_customers(session, keep_id, other_id, actor=actor_name(actor))
     if as_json:
         emit_json({"customer_id": keep_id, "merged": other_id, "moved": moved})
     else:
@@ -337,9 +308,11 @@ def export(
     from store.customers import find_customer  # noqa: PLC0415
     from store.privacy import export_customer  # noqa: PLC0415
 
-    cfg = _config(config)
-    with _unit_of_work() as session:
-        document = export_customer(session, find_customer(session, ref), cfg.customers, actor=_actor(actor))
+    cfg = load_app_config(config)
+    with unit_of_work() as session:
+        document = export_customer(
+            session, find_customer(session, ref), cfg.customers, actor=actor_name(actor)
+        )
     if output is None:
         emit_json(document)
     else:
@@ -362,84 +335,10 @@ def forget(
     if not yes:
         typer.echo("error: forgetting cannot be undone; run again with --yes", err=True)
         raise typer.Exit(2)
-    with _unit_of_work() as session:
+    with unit_of_work() as session:
         customer_id = find_customer(session, ref).id
-        counts = forget_customer(session, customer_id, actor=_actor(actor))
+        counts = forget_customer(session, customer_id, actor=actor_name(actor))
     if as_json:
         emit_json({"customer_id": customer_id, "erased": counts})
     else:
         typer.echo(f"forgot customer {customer_id}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
-
-
-# --- leads ------------------------------------------------------------------------------------------
-
-StatusOption = Annotated[
-    str | None, typer.Option("--status", help="only leads in this status: new, contacted, won, lost")
-]
-
-
-@leads_cli.command("list")
-@exits_cleanly
-def list_(status: StatusOption = None, as_json: JsonOption = False) -> None:
-    """Leads, best score first, with the customer and the post that showed the buying signal."""
-    from store.leads import list_leads  # noqa: PLC0415
-
-    with _unit_of_work() as session:
-        leads = list_leads(session, status)
-    if as_json:
-        emit_json(leads)
-        return
-    table = Table("lead", "status", "score", "customer", "products", "source", title="Leads")
-    for lead in leads:
-        who = lead["customer_name"] or " ".join(lead["handles"])
-        table.add_row(
-            str(lead["lead_id"]),
-            lead["status"],
-            f"{lead['score']:.2f}",
-            escape(f"{lead['customer_id']} {who}"),
-            escape(lead["product_interest"] or ""),
-            escape(lead["source_url"] or ""),
-        )
-    _out().print(table)
-
-
-@leads_cli.command("export")
-@exits_cleanly
-def export_leads(
-    file: Annotated[Path, typer.Argument(help="CSV file to write")],
-    status: StatusOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Write leads as CSV for the sales team's CRM."""
-    from store.leads import list_leads, write_leads_csv  # noqa: PLC0415
-
-    with _unit_of_work() as session:
-        leads = list_leads(session, status)
-    write_leads_csv(leads, file)
-    if as_json:
-        emit_json({"file": str(file), "leads": len(leads)})
-    else:
-        typer.echo(f"wrote {len(leads)} leads to {file}")
-
-
-@leads_cli.command("set-status")
-@exits_cleanly
-def set_status(
-    lead: Annotated[int, typer.Argument(help="lead id")],
-    status: Annotated[str, typer.Argument(help="new, contacted, won or lost")],
-    actor: ActorOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Record how sales followed up a lead. Audited."""
-    from store.leads import LEAD_STATUSES, set_lead_status  # noqa: PLC0415
-
-    if status not in LEAD_STATUSES:
-        typer.echo(f"error: STATUS must be one of {', '.join(LEAD_STATUSES)}", err=True)
-        raise typer.Exit(2)
-    with _unit_of_work() as session:
-        row = set_lead_status(session, lead, status, actor=_actor(actor))
-        document = {"lead_id": row.id, "status": row.status}
-    if as_json:
-        emit_json(document)
-    else:
-        typer.echo(f"lead {lead} is now {status}")

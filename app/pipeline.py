@@ -1,0 +1,294 @@
+"""The stage functions. Each is one unit of work over the database, the same in every runner.
+
+They only orchestrate: every read and write is a store/ function, every decision a stage's.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import sqlalchemy.orm as so
+
+from app.config import AppConfig
+from classifiers.base import Classifier
+from hark.brand import OwnAccounts
+from hark.errors import PermanentError, TransientError
+from hark.records import QueueCard
+from listeners.base import Listener
+from platforms.registry import get_platform
+from responders.base import QueueResponder, ReplyResponder
+from responders.guardrails import reply_block_reason
+from responders.routing import Decision, RouteFacts, decide
+from responders.templates import ReplyTemplates
+from store.cases import attach_card, case_priority, case_thread
+from store.customers import is_vip
+from store.health import record_success
+from store.labels import Labels, add_classifications, labels_for
+from store.linking import link_mention
+from store.mentions import (
+    add_mentions,
+    earlier_mentions,
+    load_cursor,
+    mark_linked,
+    mark_routed,
+    pending_mentions,
+    save_cursor,
+    set_route,
+    to_mention,
+)
+from store.models import CustomerRow, MentionRow
+from store.replies import (
+    approved_reply_ids,
+    claim_reply,
+    mark_reply_sent,
+    queue_reply,
+    record_observed_reply,
+    set_reply_status,
+)
+from store.replies import fail_interrupted_replies as fail_interrupted
+
+log = logging.getLogger(__name__)
+
+Sessions = so.sessionmaker[so.Session]
+
+
+@dataclass(frozen=True)
+class PollResult:
+    fetched: int
+    new_ids: list[int]
+    own_posts: int
+    more: bool
+    not_before: datetime | None = None  # the source's rate-limit pacing
+
+
+def poll_once(listener: Listener, sessions: Sessions, own: OwnAccounts) -> PollResult:
+    """Fetch from the listener's cursor; mentions, our own responses and the cursor commit together."""
+    with sessions() as session:
+        cursor = load_cursor(session, listener.name)
+    batch = listener.fetch(cursor)  # network call: no transaction held open
+    theirs = [m for m in batch.mentions if not own.owns(m)]
+    ours = [m for m in batch.mentions if own.owns(m)]
+    with sessions.begin() as session:
+        new_ids = add_mentions(session, theirs)
+        for post in ours:
+            record_observed_reply(session, post)
+        save_cursor(session, listener.name, batch.cursor)
+        record_success(
+            session,
+            listener.name,
+            len(batch.mentions),
+            quota_remaining=batch.quota_remaining,
+            quota_reset_at=batch.quota_reset_at,
+            next_poll_at=batch.not_before,
+        )
+    return PollResult(len(batch.mentions), new_ids, len(ours), batch.more, batch.not_before)
+
+
+def classify_pending(sessions: Sessions, classifier: Classifier, limit: int) -> int:
+    """Classify up to `limit` unclassified mentions; return how many were done."""
+    with sessions() as session:
+        records = [(row.id, to_mention(row)) for row in pending_mentions(session, "classify", limit)]
+    if not records:
+        return 0
+    labels = classifier.classify([m for _, m in records])  # no transaction open while the model runs
+    with sessions.begin() as session:
+        add_classifications(session, [(mid, label) for (mid, _), label in zip(records, labels, strict=True)])
+    return len(records)
+
+
+def _labels_of(session: so.Session, rows: Sequence[MentionRow]) -> dict[int, Labels]:
+    """Each row's labels with people's corrections applied, read once for the whole batch."""
+    labels = labels_for(session, [row.id for row in rows])
+    missing = [row.id for row in rows if row.id not in labels]
+    if missing:
+        raise LookupError(f"mentions {missing} are marked classified but have no classification")
+    return labels
+
+
+def link_pending(sessions: Sessions, cfg: AppConfig, limit: int) -> int:
+    """Link classified mentions to a customer, a case and (for buying signals) a lead."""
+    with sessions.begin() as session:
+        rows = pending_mentions(session, "link", limit)
+        labels = _labels_of(session, rows)
+        for row in rows:
+            link_mention(session, row, labels[row.id], cfg.customers, cfg.sla)
+        mark_linked(session, [row.id for row in rows], datetime.now(UTC))
+        return len(rows)
+
+
+@dataclass(frozen=True)
+class Routing:
+    """What the route stage needs besides the database."""
+
+    cfg: AppConfig
+    templates: ReplyTemplates
+    queue: QueueResponder
+    own: OwnAccounts
+
+
+def route_pending(sessions: Sessions, routing: Routing, limit: int) -> int:
+    """Decide each linked mention's fate; post queue cards outside the transaction that decided them."""
+    cards: list[QueueCard] = []
+    with sessions.begin() as session:
+        rows = pending_mentions(session, "route", limit)
+        labels = _labels_of(session, rows)
+        now = datetime.now(UTC)
+        for row in rows:
+            label = labels[row.id]
+            customer = session.get(CustomerRow, row.customer_id) if row.customer_id else None
+            customers = routing.cfg.customers
+            vip = customer is not None and is_vip(
+                customer, customers.vip_tiers, customers.vip_min_lifetime_value
+            )
+            facts = RouteFacts(
+                intent=label.intent,
+                sentiment=label.sentiment,
+                platform=row.platform,
+                relevant=label.relevant,
+                needs_reply=label.needs_reply,
+                vip=vip,
+                # the case's priority carries the customer's segment boosts
+                priority=case_priority(session, row.case_id) if row.case_id else label.priority,
+            )
+            decision = decide(routing.cfg.routing, facts)
+            if decision.action == "auto_reply":
+                decision = _auto_reply(
+                    session, routing, row=row, label=label, decision=decision, customer=customer
+                )
+            card = None
+            if decision.action in ("queue", "escalate") and row.case_id is not None:
+                card = _card(
+                    session,
+                    routing,
+                    row=row,
+                    label=label,
+                    customer=customer,
+                    decision=decision,
+                    priority=facts.priority,
+                )
+                cards.append(card)
+            set_route(row, decision.action, decision.rule, routed_at=None if card else now)
+    for card in cards:
+        with sessions() as session:  # an earlier card of this batch may have opened the case's thread
+            thread = case_thread(session, card.case_id)
+        ref = routing.queue.post_card(card, thread=thread)  # errors leave routed_at NULL: retried next run
+        with sessions.begin() as session:
+            mark_routed(session, card.mention_id, datetime.now(UTC))
+            attach_card(session, card.case_id, channel=card.channel, ref=ref, escalated=card.escalated)
+    return len(rows)
+
+
+def _reply_text(
+    routing: Routing, template: str, *, row: MentionRow, label: Labels, customer: CustomerRow | None
+) -> str:
+    return routing.templates.render(
+        template,
+        limit=get_platform(row.platform).reply_limit,
+        author=row.author_handle,
+        customer_name=(customer.name if customer else "") or "",
+        brand=routing.cfg.brand.name,
+        platform=row.platform,
+        intent=label.intent,
+    )
+
+
+def _auto_reply(
+    session: so.Session,
+    routing: Routing,
+    *,
+    row: MentionRow,
+    label: Labels,
+    decision: Decision,
+    customer: CustomerRow | None,
+) -> Decision:
+    """Queue the templated reply if the guardrails allow it; otherwise send the mention to a person."""
+    reason = reply_block_reason(session, to_mention(row), routing.cfg.responders.replies, routing.own)
+    if reason is not None:
+        log.info("auto_reply_blocked mention=%s reason=%s", row.external_id, reason)
+        return Decision("queue", f"{decision.rule} (blocked: {reason})", decision.template, decision.channel)
+    assert decision.template is not None  # noqa: S101  # RoutingRule validation requires it
+    text = _reply_text(routing, decision.template, row=row, label=label, customer=customer)
+    queue_reply(session, row, text, template=decision.template, status="approved", approved_by="auto")
+    return decision
+
+
+def _card(
+    session: so.Session,
+    routing: Routing,
+    *,
+    row: MentionRow,
+    label: Labels,
+    customer: CustomerRow | None,
+    decision: Decision,
+    priority: int,
+) -> QueueCard:
+    queue_cfg = routing.cfg.responders.queue
+    escalated = decision.action == "escalate"
+    assert row.case_id is not None  # noqa: S101  # callers route only mentions with a case here
+    return QueueCard(
+        case_id=row.case_id,
+        mention_id=row.id,
+        platform=row.platform,
+        author_handle=row.author_handle,
+        author_followers=row.author_followers,
+        customer_name=customer.name if customer and customer.external_crm_id else None,
+        customer_tier=customer.tier if customer else None,
+        text=row.text,
+        url=row.url,
+        sentiment=label.sentiment,  # type: ignore[arg-type]  # written from a Sentiment
+        intent=label.intent,  # type: ignore[arg-type]  # written from an Intent
+        priority=priority,
+        channel=decision.channel or (queue_cfg.escalation_channel if escalated else queue_cfg.channel),
+        escalated=escalated,
+        history_count=earlier_mentions(session, row.customer_id, row.id),
+        suggested_reply=_reply_text(routing, decision.template, row=row, label=label, customer=customer)
+        if decision.template
+        else None,
+    )
+
+
+def deliver_pending(
+    sessions: Sessions, repliers: Mapping[str, ReplyResponder], kill_switch: bool, limit: int
+) -> int:
+    """Send approved replies: committed as `sending` before the call, `sent` after it."""
+    if kill_switch:
+        return 0
+    sent = 0
+    with sessions() as session:
+        ids = approved_reply_ids(session, limit)
+    for reply_id in ids:
+        with sessions.begin() as session:
+            draft = claim_reply(session, reply_id)
+        if draft is None:  # someone else took it
+            continue
+        replier = repliers.get(draft.platform)
+        if replier is None:
+            _set_reply(sessions, reply_id, "failed", f"no reply responder for {draft.platform} is configured")
+            continue
+        try:
+            post_id = replier.deliver(draft)
+        except TransientError:
+            _set_reply(sessions, reply_id, "approved", None)
+            raise
+        except PermanentError as err:
+            _set_reply(sessions, reply_id, "failed", str(err))
+            log.error("reply_failed reply=%d error=%s", reply_id, err)
+            continue
+        with sessions.begin() as session:
+            mark_reply_sent(session, reply_id, post_id)
+        sent += 1
+    return sent
+
+
+def _set_reply(sessions: Sessions, reply_id: int, status: str, error: str | None) -> None:
+    with sessions.begin() as session:
+        set_reply_status(session, reply_id, status, error)
+
+
+def fail_interrupted_replies(sessions: Sessions) -> Sequence[int]:
+    """Replies left `sending` by a crash may or may not be posted: a person checks, Hark never resends."""
+    with sessions.begin() as session:
+        return fail_interrupted(session)

@@ -1,0 +1,1 @@
+"""The `hark` command line: one module per command group; main.py assembles them."""

@@ -1,0 +1,42 @@
+"""What Hark knows about a platform without talking to it: one PlatformSpec per platform module."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from hark.brand import OwnAccounts
+from hark.records import Mention
+
+# One recorded page of the platform's own JSON -> mentions, for replays: (page, source name, our accounts)
+PageParser = Callable[[Mapping[str, Any], str, OwnAccounts], list[Mention]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlatformSpec:
+    """A platform's rules and forms. Registered in platforms/registry.py; built once per module."""
+
+    name: str  # as stored in mentions.platform and written in config
+    title: str  # as people write it: "X", "Reddit"
+    handle_prefix: str  # how a handle is shown: "@name", "u/name"
+    ref_prefixes: tuple[str, ...]  # how people may type a handle on the command line ("@", "u/")
+    handle_pattern: re.Pattern[str]  # a valid handle, without its prefix
+    crm_column: str  # the CRM import column that holds this platform's handle
+    reply_limit: int  # the longest reply the platform takes, in its own count
+    # the platform's automation rules allow an automated reply only to a post that addressed our account
+    replies_need_summons: bool
+    title_leads_text: bool  # a post's text starts with its title paragraph, which replies quote
+    parse_page: PageParser
+
+    def display_handle(self, handle: str) -> str:
+        return f"{self.handle_prefix}{handle}"
+
+    def bare_handle(self, written: str) -> str:
+        """The handle without any prefix people type in front of it here."""
+        bare = written.strip()
+        for prefix in sorted(self.ref_prefixes, key=len, reverse=True):
+            if bare.startswith(prefix):
+                return bare[len(prefix) :]
+        return bare

@@ -1,0 +1,124 @@
+"""Reddit's API through praw: the only module that imports praw. The client, error translation, replies."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import praw
+import prawcore.exceptions as pe
+
+from hark.errors import AuthError, PermanentError, TransientError
+from platforms.pacing import Quota
+
+
+@contextmanager
+def translate_reddit_errors(what: str) -> Iterator[None]:
+    """Translate praw's and prawcore's exceptions into Hark's, in this one place."""
+    try:
+        yield
+    except pe.TooManyRequests as err:
+        headers = err.response.headers
+        retry_after = headers.get("retry-after") or headers.get("x-ratelimit-reset")
+        raise TransientError(
+            f"reddit rate limited {what}", retry_after_s=float(retry_after) if retry_after else None
+        ) from err
+    except (pe.ServerError, pe.RequestException, pe.BadJSON) as err:
+        raise TransientError(f"reddit unavailable while {what}: {type(err).__name__}") from err
+    except (pe.OAuthException, pe.InvalidToken, pe.InsufficientScope) as err:
+        raise AuthError(
+            f"reddit rejected the credentials while {what}: check the REDDIT_* variables ({err})"
+        ) from err
+    except pe.Forbidden as err:
+        raise AuthError(f"reddit refused access (HTTP 403) while {what}: a private or banned feed?") from err
+    except pe.Redirect as err:  # reddit redirects an unknown subreddit to its search page
+        raise PermanentError(f"reddit has no such feed: {what}") from err
+    except pe.ResponseException as err:
+        if err.response.status_code in (401, 403):  # the token endpoint answers a bad client id this way
+            raise AuthError(
+                f"reddit rejected the app credentials (HTTP {err.response.status_code}) while {what}"
+            ) from err
+        raise PermanentError(f"reddit refused {what}: {err}") from err
+    except praw.exceptions.RedditAPIException as err:
+        raise PermanentError(f"reddit refused {what}: {err}") from err
+
+
+def make_reddit(
+    credentials: Mapping[str, str | None], *, oauth_url: str, reddit_url: str, timeout_s: int
+) -> praw.Reddit:
+    """A praw client from explicit arguments only: no praw.ini, no praw_* environment variables."""
+    return praw.Reddit(
+        client_id=credentials["REDDIT_CLIENT_ID"],
+        client_secret=credentials["REDDIT_CLIENT_SECRET"],
+        username=credentials.get("REDDIT_USERNAME"),
+        password=credentials.get("REDDIT_PASSWORD"),
+        user_agent=credentials["REDDIT_USER_AGENT"],
+        oauth_url=oauth_url.rstrip("/"),
+        reddit_url=reddit_url.rstrip("/"),
+        timeout=timeout_s,
+        check_for_updates=False,
+        check_for_async=False,
+    )
+
+
+def quota_from_reddit(remaining: float | None, used: int | None, reset_epoch: float | None) -> Quota | None:
+    """Reddit: x-ratelimit-remaining (a float), -used, and -reset (seconds to go), as prawcore keeps them."""
+    if remaining is None or reset_epoch is None:
+        return None
+    limit = int(remaining) + used if used is not None else None
+    return Quota(int(remaining), datetime.fromtimestamp(reset_epoch, tz=UTC), limit)
+
+
+class RedditApi:
+    """The Reddit calls Hark makes, on one praw client; praw's types stay inside this module."""
+
+    def __init__(self, reddit: praw.Reddit) -> None:
+        self.reddit = reddit
+
+    @classmethod
+    def connect(
+        cls, credentials: Mapping[str, str | None], *, oauth_url: str, reddit_url: str, timeout_s: int
+    ) -> RedditApi:
+        return cls(make_reddit(credentials, oauth_url=oauth_url, reddit_url=reddit_url, timeout_s=timeout_s))
+
+    def listing(self, path: str, params: Mapping[str, str | int]) -> dict[str, Any]:
+        """One Listing page as Reddit's JSON; TransientError for any other body."""
+        with translate_reddit_errors(f"reading {path}"):
+            listing = self.reddit.request(method="GET", path=path, params=dict(params))
+        if not isinstance(listing, dict) or listing.get("kind") != "Listing":
+            raise TransientError(f"reddit sent an unexpected body for {path}")
+        return listing
+
+    def quota(self) -> Quota | None:
+        """The rate-limit window as prawcore last saw it in Reddit's headers."""
+        limits = self.reddit.auth.limits
+        remaining, used, reset = limits.get("remaining"), limits.get("used"), limits.get("reset_timestamp")
+        return quota_from_reddit(
+            float(remaining) if remaining is not None else None,
+            int(used) if used is not None else None,
+            float(reset) if reset is not None else None,
+        )
+
+    @property
+    def window_s(self) -> float:
+        """The length of Reddit's rate-limit window, as prawcore paces to it."""
+        return float(self.reddit.config.window_size)
+
+    def post_comment(self, thing_id: str, text: str) -> str:
+        """Comment `text` under the post or comment `thing_id`; returns the new comment's fullname."""
+        with translate_reddit_errors(f"replying to {thing_id}"):
+            result: Any = self.reddit.request(
+                method="POST",
+                path="/api/comment",
+                data={"thing_id": thing_id, "text": text, "api_type": "json"},
+            )
+        try:
+            things = result["json"]["data"]["things"]
+            return str(things[0]["data"]["name"])
+        except (KeyError, IndexError, TypeError) as err:
+            errors = (result or {}).get("json", {}).get("errors") if isinstance(result, dict) else None
+            if errors:
+                raise PermanentError(f"reddit refused the reply: {errors}") from err
+            raise TransientError(f"reddit sent an unexpected reply body: {err!r}") from err

@@ -1,0 +1,60 @@
+"""X (formerly Twitter): the platform's rules and forms. The tweepy client lives in platforms/x/client.py.
+
+X's automation rules allow an automated reply only to a user who addressed the account (an @mention or a
+quote); replies are at most 280 characters.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from hark.brand import OwnAccounts
+from hark.records import Mention
+from platforms.base import PlatformSpec
+from platforms.x.payload import mentions_from_page
+
+NAME = "x"
+
+
+class XSecrets(BaseSettings):
+    """X_BEARER_TOKEN reads; the four user-context keys post replies."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+    bearer_token: SecretStr | None = Field(default=None, validation_alias="X_BEARER_TOKEN")
+    api_key: SecretStr | None = Field(default=None, validation_alias="X_API_KEY")
+    api_secret: SecretStr | None = Field(default=None, validation_alias="X_API_SECRET")
+    access_token: SecretStr | None = Field(default=None, validation_alias="X_ACCESS_TOKEN")
+    access_token_secret: SecretStr | None = Field(default=None, validation_alias="X_ACCESS_TOKEN_SECRET")
+
+
+class XConnection(BaseModel):
+    """Where X's API answers; a source's config carries it, and live replies use the first source's."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    api_base_url: str = "https://api.x.com"
+    timeout_s: PositiveFloat = 30.0
+
+
+def _parse_page(page: Mapping[str, Any], source: str, own: OwnAccounts) -> list[Mention]:
+    return mentions_from_page(
+        page, source=source, brand_handles=own.handles_on(NAME), brand_ids=own.ids_on(NAME)
+    )
+
+
+X = PlatformSpec(
+    name=NAME,
+    title="X",
+    handle_prefix="@",
+    ref_prefixes=("@",),
+    handle_pattern=re.compile(r"[A-Za-z0-9_]{1,15}"),
+    crm_column="x_handle",
+    reply_limit=280,
+    replies_need_summons=True,
+    title_leads_text=False,
+    parse_page=_parse_page,
+)
