@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from classifiers.datasets import is_held_out, read_jsonl, shipped_social_posts
+from tests.cli.test_cli import hark
 from tests.conftest import SHARED
-from tests.test_cli import hark
 
 pytestmark = pytest.mark.slow
 

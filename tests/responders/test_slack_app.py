@@ -28,8 +28,8 @@ from store.labels import effective_labels
 from store.models import LabelCorrectionRow
 from tests.conftest import SHARED
 from tests.fakes import one_classified_mention
+from tests.responders.test_slack_queue import card, form
 from tests.slack_peer import slack_error, slack_ok
-from tests.test_slack_queue import card, form
 
 SECRET = "test-signing-secret"  # a test value, not a credential
 CARD_TS = "1763000000.000100"

@@ -24,8 +24,8 @@ from classifiers.pooling import PooledEncoder
 from classifiers.training import scoring_encoder
 from classifiers.transformer import SentenceEncoder
 from hark.errors import ConfigError
-from tests.test_classifier_parts import bert
-from tests.test_sentiment_model import tiny_model
+from tests.classifiers.test_parts import bert
+from tests.classifiers.test_sentiment_model import tiny_model
 
 # shorter and longer than the 8-token sample the export traces with; the first row is padded
 IDS = torch.tensor([[1, 5, 7, 9, 2, 0, 0], [1, 8, 3, 4, 6, 11, 2]])

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.test_cli import hark
 from tests.conftest import REPO
-from tests.test_cli import hark
 
 pytestmark = pytest.mark.slow
 

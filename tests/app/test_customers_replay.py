@@ -29,9 +29,9 @@ from store.privacy import forget_customer, forget_mention
 from store.profiles import customer_view
 from store.replies import queue_reply
 from store.status import pipeline_status
+from tests.app.test_pipeline import make_runtime
 from tests.conftest import PG_ENV, REPO
 from tests.fakes import RecordingQueue, RecordingReplier
-from tests.test_pipeline import make_runtime
 
 AS_OF = datetime(2026, 11, 21, tzinfo=UTC)  # the day after the sample ends
 

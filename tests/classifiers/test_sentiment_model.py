@@ -11,7 +11,7 @@ from transformers import AutoTokenizer, BertConfig, BertForSequenceClassificatio
 
 from classifiers.transformer import native_sentiment_order, resolve_model_path
 from hark.records import INTENTS
-from tests.test_cli import hark
+from tests.cli.test_cli import hark
 
 # The labels in a scrambled order, as a checkpoint may have them; Hark must map them by name
 LABELS = {0: "Positive", 1: "Negative", 2: "Neutral"}
