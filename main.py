@@ -31,9 +31,9 @@ cli.command()(model.train)
 cli.command()(model.classify)
 cli.command()(labels.label)
 cli.command("eval")(model.evaluate)
-cli.add_typer(model.bench_cli, name="bench")
 cli.add_typer(customers_cli, name="customers")
 cli.add_typer(leads_cli, name="leads")
+cli.add_typer(model.bench_cli, name="bench")
 
 
 if __name__ == "__main__":

@@ -16,14 +16,17 @@ from classifiers.base import Classifier
 from classifiers.registry import build_classifier
 from classifiers.relevance import RelevanceRules
 from hark.brand import OwnAccounts
+from hark.errors import ConfigError
 from hark.secrets import Secrets
 from listeners.base import Listener
 from listeners.registry import build_listener
+from platforms.registry import PLATFORMS
 from responders.base import ReplyResponder
 from responders.registry import build_queue_responder, build_reply_responders, build_slack_app_server
 from responders.templates import ReplyTemplates
 from store.crm_import import import_customers_csv
 from store.db import make_engine, make_sessions, upgrade
+from store.mentions import stored_platforms
 
 if TYPE_CHECKING:
     from responders.slack_app import SlackAppServer
@@ -68,6 +71,13 @@ def build(cfg: AppConfig, secrets: Secrets, console: Console | None = None) -> R
         check()  # a bad Slack token stops startup, not the first card
     repliers = build_reply_responders(cfg.responders.replies.dry_run, cfg.sources, console)
     db = open_database(secrets)
+    with db.sessions() as session:
+        unknown = sorted(stored_platforms(session) - set(PLATFORMS))
+    if unknown:  # every stage after listening would stop at these rows: say so now, once
+        raise ConfigError(
+            f"the database holds mentions of {', '.join(unknown)}, which no platform module registers "
+            f"(platforms/registry.py knows {', '.join(sorted(PLATFORMS))})"
+        )
     if cfg.customers.import_csv is not None:
         with db.sessions.begin() as session:
             result = import_customers_csv(session, cfg.customers.import_csv)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from hark.records import NO_LANGUAGE
+
 # Frequent short function words per language; enough to tell them apart in a social post.
 _STOPWORD_TEXT = {
     "en": "the and is are was to of for my you it this that with have not but on in i me your",
@@ -24,13 +26,11 @@ _SCRIPTS = (
 )
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _NOISE = re.compile(r"https?://\S+|[@#]\w+|\bu/\w+|\br/\w+")
-# X's own codes for "no linguistic content" or "undetermined"
-_UNKNOWN_CODES = frozenset({"und", "zxx", "qme", "qht", "qam", "qct", "art"})
 
 
 def detect_language(text: str, reported: str | None = None) -> str:
     """Return an ISO 639-1 code, or "und" when the text gives too little to tell."""
-    if reported and reported.lower() not in _UNKNOWN_CODES:
+    if reported and reported.lower() not in NO_LANGUAGE:
         return reported.lower()
     cleaned = _NOISE.sub(" ", text)
     for code, pattern in _SCRIPTS:

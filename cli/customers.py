@@ -6,7 +6,7 @@ import json
 import logging
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -25,9 +25,6 @@ from cli.conventions import (
     out_console,
     unit_of_work,
 )
-
-if TYPE_CHECKING:
-    pass
 
 log = logging.getLogger("hark.customers")
 

@@ -73,7 +73,7 @@ class OwnAccounts:
         return self.handles.get(platform, frozenset())
 
     def owns(self, mention: Mention) -> bool:
-        """The user id decides where the platform gives one we know; else the handle does."""
+        """Ours if the author's user id or handle is one of our accounts' on that platform."""
         author = mention.author
         return author.user_id in self.ids_on(mention.platform) or (
             handle_key(author.handle) in self.handles_on(mention.platform)

@@ -23,6 +23,9 @@ Intent = Literal[
     "other",
 ]
 SENTIMENTS: tuple[Sentiment, ...] = get_args(Sentiment)
+# ISO 639-2's codes for "undetermined" and "no linguistic content": a post in no language we can name.
+# A platform's own codes for the same are turned into None where its payload is parsed.
+NO_LANGUAGE = frozenset({"und", "zxx"})
 INTENTS: tuple[Intent, ...] = get_args(Intent)
 
 

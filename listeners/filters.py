@@ -8,11 +8,9 @@ from dataclasses import dataclass
 from hark.brand import OwnAccounts
 from hark.handles import handle_key
 from hark.phrases import PhraseSet
-from hark.records import Batch, Mention
+from hark.records import NO_LANGUAGE, Batch, Mention
 from listeners.base import Listener
 from listeners.config import MentionFilterConfig
-
-UNKNOWN_LANGUAGES = frozenset({"und", "qme", "qht", "qam", "zxx"})  # X's codes for "no language"
 
 
 @dataclass(frozen=True)
@@ -50,12 +48,7 @@ class MentionFilter:
         if self.min_followers and author.followers is not None and author.followers < self.min_followers:
             return "min_followers"
         language = (mention.language or "").lower()
-        if (
-            self.languages
-            and language
-            and language not in UNKNOWN_LANGUAGES
-            and language not in self.languages
-        ):
+        if self.languages and language and language not in NO_LANGUAGE and language not in self.languages:
             return "language"
         return None
 

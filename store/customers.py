@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from hark.errors import ConfigError, HarkError
+from hark.errors import ConfigError, HarkError, UsageError
 from hark.handles import handle_key
 from hark.records import Author
 from platforms.registry import PLATFORMS, split_handle_ref
@@ -147,9 +147,9 @@ def find_customer(session: so.Session, ref: str) -> CustomerRow:
 def find_identity(session: so.Session, ref: str) -> IdentityRow:
     """`@handle` or `x:handle` is an X account, `u/name` or `reddit:name` a Reddit one, and so on."""
     found = split_handle_ref(ref.strip())
-    if found is None:
-        raise CustomerNotFoundError(
-            f"{ref!r} is not a handle: write it as its platform does, or platform:name"
+    if found is None:  # a usage error, not a missing account: Hark does not guess the platform
+        raise UsageError(
+            f"{ref!r} is not an account: write it as its platform does (@name, u/name) or platform:name"
         )
     spec, bare = found
     platform, key = spec.name, handle_key(bare)

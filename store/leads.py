@@ -13,7 +13,7 @@ import sqlalchemy.orm as so
 
 from hark.errors import HarkError
 from hark.phrases import find_phrase
-from platforms.registry import get_platform, split_handle_ref
+from platforms.registry import get_platform
 from store.customers import audit
 from store.models import CustomerRow, IdentityRow, LeadRow, MentionRow
 
@@ -127,7 +127,7 @@ def list_leads(session: so.Session, status: str | None = None) -> list[dict[str,
             raise LeadError(f"lead status must be one of {', '.join(LEAD_STATUSES)}, not {status!r}")
         stmt = stmt.where(LeadRow.status == status)
     rows = session.execute(stmt).all()
-    handles: dict[int, list[str]] = {}
+    accounts: dict[int, list[tuple[str, str]]] = {}
     customer_ids = sorted({c.id for _, c, _ in rows})
     if customer_ids:
         for cid, platform, handle in session.execute(
@@ -135,7 +135,7 @@ def list_leads(session: so.Session, status: str | None = None) -> list[dict[str,
             .where(IdentityRow.customer_id.in_(customer_ids))
             .order_by(IdentityRow.platform, IdentityRow.id)
         ):
-            handles.setdefault(cid, []).append(get_platform(platform).display_handle(handle))
+            accounts.setdefault(cid, []).append((platform, handle))
     return [
         {
             "lead_id": lead.id,
@@ -149,7 +149,8 @@ def list_leads(session: so.Session, status: str | None = None) -> list[dict[str,
             "phone": customer.phone,
             "external_crm_id": customer.external_crm_id,
             "tier": customer.tier,
-            "handles": handles.get(customer.id, []),
+            "handles": [get_platform(p).display_handle(h) for p, h in accounts.get(customer.id, [])],
+            "accounts": [{"platform": p, "handle": h} for p, h in accounts.get(customer.id, [])],
             "source_mention_id": lead.mention_id,
             "source_platform": mention.platform if mention else None,
             "source_url": mention.url if mention else None,
@@ -168,11 +169,6 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def _handle_cell(shown: str) -> str:
-    found = split_handle_ref(shown)
-    return shown if found is None else f"{found[1]} ({found[0].name})"
-
-
 def write_leads_csv(leads: Sequence[dict[str, Any]], path: Path) -> None:
     """Write leads for a CRM import; written to a temporary file first, so a reader never sees half."""
     partial = path.with_name(path.name + ".partial")
@@ -181,7 +177,7 @@ def write_leads_csv(leads: Sequence[dict[str, Any]], path: Path) -> None:
         writer.writeheader()
         for lead in leads:
             # "ann (x); ann_r (reddit)": a cell starting with @ would be a formula to a spreadsheet
-            handles = [_handle_cell(h) for h in lead["handles"]]
+            handles = [f"{a['handle']} ({a['platform']})" for a in lead["accounts"]]
             row = lead | {"handles": "; ".join(handles)}
             for key in ("customer_name", "product_interest", "source_text", "handles"):
                 row[key] = _cell(row[key])

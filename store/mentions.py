@@ -98,6 +98,11 @@ def to_mention(row: MentionRow) -> Mention:
     )
 
 
+def stored_platforms(session: so.Session) -> set[str]:
+    """Every platform that stored mentions name."""
+    return set(session.scalars(sa.select(MentionRow.platform).distinct()))
+
+
 Stage = Literal["classify", "link", "route"]
 
 

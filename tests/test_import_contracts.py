@@ -46,8 +46,11 @@ def test_the_tree_keeps_every_contract(tmp_path: Path) -> None:
         ("responders/routing.py", "import listeners.filters", "Layers point one way"),  # stage to stage
         ("hark/records.py", "import platforms.registry", "Layers point one way"),  # the foundation
         ("store/leads.py", "import tweepy", "tweepy only in platforms/x/client.py"),
+        ("platforms/x/__init__.py", "import tweepy", "tweepy only in platforms/x/client.py"),  # the spec too
+        ("platforms/reddit/payload.py", "import praw", "praw only in platforms/reddit/client.py"),
         ("listeners/reddit.py", "import praw", "praw only in platforms/reddit/client.py"),
         ("app/runner.py", "import slack_sdk", "slack-sdk and bolt only in responders/slack*.py"),
+        ("responders/registry.py", "import slack_bolt", "slack-sdk and bolt only in responders/slack*.py"),
         ("store/labels.py", "import torch", "torch, transformers and onnxruntime only in classifiers/"),
     ],
 )

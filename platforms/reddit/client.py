@@ -75,7 +75,7 @@ class RedditApi:
     """The Reddit calls Hark makes, on one praw client; praw's types stay inside this module."""
 
     def __init__(self, reddit: praw.Reddit) -> None:
-        self.reddit = reddit
+        self._reddit = reddit
 
     @classmethod
     def connect(
@@ -86,14 +86,14 @@ class RedditApi:
     def listing(self, path: str, params: Mapping[str, str | int]) -> dict[str, Any]:
         """One Listing page as Reddit's JSON; TransientError for any other body."""
         with translate_reddit_errors(f"reading {path}"):
-            listing = self.reddit.request(method="GET", path=path, params=dict(params))
+            listing = self._reddit.request(method="GET", path=path, params=dict(params))
         if not isinstance(listing, dict) or listing.get("kind") != "Listing":
             raise TransientError(f"reddit sent an unexpected body for {path}")
         return listing
 
     def quota(self) -> Quota | None:
         """The rate-limit window as prawcore last saw it in Reddit's headers."""
-        limits = self.reddit.auth.limits
+        limits = self._reddit.auth.limits
         remaining, used, reset = limits.get("remaining"), limits.get("used"), limits.get("reset_timestamp")
         return quota_from_reddit(
             float(remaining) if remaining is not None else None,
@@ -104,12 +104,12 @@ class RedditApi:
     @property
     def window_s(self) -> float:
         """The length of Reddit's rate-limit window, as prawcore paces to it."""
-        return float(self.reddit.config.window_size)
+        return float(self._reddit.config.window_size)
 
     def post_comment(self, thing_id: str, text: str) -> str:
         """Comment `text` under the post or comment `thing_id`; returns the new comment's fullname."""
         with translate_reddit_errors(f"replying to {thing_id}"):
-            result: Any = self.reddit.request(
+            result: Any = self._reddit.request(
                 method="POST",
                 path="/api/comment",
                 data={"thing_id": thing_id, "text": text, "api_type": "json"},

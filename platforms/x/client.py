@@ -107,7 +107,7 @@ class XApi:
     """The X API v2 calls Hark makes, on one tweepy Client; tweepy's types stay inside this module."""
 
     def __init__(self, client: tweepy.Client) -> None:
-        self.client = client
+        self._client = client
 
     @classmethod
     def reading(cls, base_url: str, timeout_s: float, bearer_token: str) -> XApi:
@@ -121,7 +121,7 @@ class XApi:
         self, query: str, token: str | None, params: Mapping[str, Any]
     ) -> tuple[dict[str, Any], dict[str, str]]:
         """One page of recent search: its JSON and its lower-cased headers."""
-        response = call_x("searching", self.client.search_recent_tweets, query, next_token=token, **params)
+        response = call_x("searching", self._client.search_recent_tweets, query, next_token=token, **params)
         return read_page("reading a page", response)
 
     def user_mentions(
@@ -129,7 +129,7 @@ class XApi:
     ) -> tuple[dict[str, Any], dict[str, str]]:
         """One page of an account's mentions timeline: its JSON and its lower-cased headers."""
         response = call_x(
-            "reading mentions", self.client.get_users_mentions, user_id, pagination_token=token, **params
+            "reading mentions", self._client.get_users_mentions, user_id, pagination_token=token, **params
         )
         return read_page("reading a page", response)
 
@@ -137,7 +137,7 @@ class XApi:
         """Post `text` as a reply to the tweet `in_reply_to` (user-context auth); the new tweet's id."""
         response = call_x(
             f"replying to {in_reply_to}",
-            self.client.create_tweet,
+            self._client.create_tweet,
             text=text,
             in_reply_to_tweet_id=in_reply_to,
             user_auth=True,

@@ -24,6 +24,16 @@ def unescape_x_text(text: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
+# X's own codes for posts without a language it names (media only, hashtags only, cashtags, ...)
+X_NO_LANGUAGE = frozenset({"qme", "qht", "qam", "qct", "art"})
+
+
+def _language(lang: object) -> str | None:
+    """The post's language as X detected it; None where X says it found none."""
+    code = str(lang) if lang else ""
+    return None if not code or code.lower() in X_NO_LANGUAGE else code
+
+
 def x_author(user: Mapping[str, Any]) -> Author:
     metrics = user.get("public_metrics") or {}
     return Author(
@@ -118,7 +128,7 @@ def _to_mention(
             text=unescape_x_text(str(tweet["text"])),
             url=f"https://x.com/{author.handle}/status/{tweet_id}",
             created_at=parse_x_time(str(tweet["created_at"])),
-            language=tweet.get("lang"),
+            language=_language(tweet.get("lang")),
             conversation_id=str(tweet.get("conversation_id") or tweet_id),
             in_reply_to=parent,
             mentions_brand_account=quotes_brand or _names_brand(tweet, brand_handles, brand_ids),

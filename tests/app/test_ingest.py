@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from app.pipeline import poll_once
+from app.config import AppConfig
+from app.pipeline import classify_pending, link_pending, poll_once
 from store.db import Sessions
 from store.mentions import load_cursor
-from store.models import MentionRow, ReplyRow
+from store.models import CaseRow, MentionRow, ReplyRow
 from tests import builders
 from tests.builders import mention
-from tests.fakes import ListListener
+from tests.fakes import KeywordClassifier, ListListener
 
 OWN = builders.own_accounts({"NimbusCycles": "1500000000000000001"}, ("NimbusCycles_Team",))
 
@@ -54,6 +55,24 @@ def test_our_own_reply_is_not_a_mention_but_counts_as_a_response(sessions: Sessi
         assert session.scalars(sa.select(MentionRow.external_id)).all() == ["1001"]
         reply = session.scalars(sa.select(ReplyRow)).one()
         assert (reply.status, reply.platform_post_id) == ("sent", "1002")
+
+
+def test_a_reply_we_posted_before_the_mention_was_linked_is_its_cases_first_response(
+    sessions: Sessions, app_config: AppConfig
+) -> None:
+    question = mention(1, "@NimbusCycles where is my order?")
+    ours = mention(
+        2, "@alice it ships today!", author="NimbusCycles", user_id="1500000000000000001", in_reply_to="1001"
+    )
+    poll_once(ListListener("src", [question, ours]), sessions, OWN)  # same batch: no case exists yet
+    classify_pending(sessions, KeywordClassifier(), 10)
+    link_pending(sessions, app_config, 10)
+    with sessions() as session:
+        case = session.scalars(sa.select(CaseRow)).one()
+        reply = session.scalars(sa.select(ReplyRow)).one()
+        assert reply.case_id == case.id
+        assert case.first_response_at == ours.created_at
+        assert case.status == "waiting"
 
 
 def test_mentions_keep_aware_utc_times(sessions: Sessions) -> None:

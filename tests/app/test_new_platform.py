@@ -1,19 +1,17 @@
 """A platform Hark has never heard of joins through the documented lines only: its module and registry entry.
 
-The fake platform "toot" below is what a new platform module would hold (a PlatformSpec with its own page
-parser); the test registers it the way its line in platforms/registry.py would, and runs it through
-listen -> classify -> link -> route -> deliver with the replay listener and the console responders.
+The fake platform "toot" (tests/toot_platform.py) is what a new platform module would hold (a
+PlatformSpec with its own page parser); the test registers it the way its line in platforms/registry.py
+would, and runs it through listen -> classify -> link -> route -> deliver with the replay listener and
+the console responders.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import re
-from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -22,13 +20,11 @@ from rich.console import Console
 from app.config import AppConfig
 from app.pipeline import Routing
 from app.runner import run_once
-from app.runtime import Database, Runtime
+from app.runtime import Database, Runtime, build
 from hark.brand import OwnAccounts
 from hark.errors import ConfigError
-from hark.records import Author, Mention
 from hark.secrets import Secrets
 from listeners.registry import build_listener
-from platforms.base import PlatformSpec
 from platforms.registry import PLATFORMS, UnknownPlatformError, get_platform
 from responders.registry import build_queue_responder, build_reply_responders
 from responders.templates import ReplyTemplates
@@ -36,45 +32,7 @@ from store.db import Sessions
 from store.models import CaseRow, CustomerRow, IdentityRow, MentionRow, ReplyRow
 from store.profiles import customer_view
 from tests.fakes import KeywordClassifier
-
-NAME = "toot"
-
-
-def parse_page(page: Mapping[str, Any], source: str, own: OwnAccounts) -> list[Mention]:
-    """The new platform's own JSON: {"items": [{"id", "account": {"id", "acct"}, "text", ...}]}."""
-    out = []
-    for item in page["items"]:
-        account = item["account"]
-        out.append(
-            Mention(
-                platform=NAME,
-                external_id=str(item["id"]),
-                source=source,
-                kind="reply" if item.get("reply_to") else "post",
-                author=Author(platform=NAME, user_id=account["id"], handle=account["acct"]),
-                text=item["text"],
-                url=f"https://toot.example/@{account['acct']}/{item['id']}",
-                created_at=datetime.fromisoformat(item["created_at"]),
-                conversation_id=str(item.get("thread") or item["id"]),
-                in_reply_to=item.get("reply_to"),
-                mentions_brand_account=any(f"@{h}" in item["text"].lower() for h in own.handles_on(NAME)),
-            )
-        )
-    return out
-
-
-TOOT = PlatformSpec(
-    name=NAME,
-    title="Toot",
-    handle_prefix="@",
-    ref_prefixes=("@",),
-    handle_pattern=re.compile(r"[a-z0-9_]+(@[a-z0-9.-]+)?"),
-    crm_column="toot_handle",
-    reply_limit=500,
-    replies_need_summons=False,
-    title_leads_text=False,
-    parse_page=parse_page,
-)
+from tests.toot_platform import NAME, TOOT
 
 PAGES = [
     {
@@ -173,3 +131,14 @@ def test_an_unknown_platform_is_refused_not_guessed(app_config: AppConfig, tmp_p
     with pytest.raises(ValueError, match=r"brand\.accounts\.toot: unknown platform"):
         AppConfig.model_validate(data)
     assert issubclass(UnknownPlatformError, ConfigError)  # an operator error: exit 2 with one line
+
+
+def test_mentions_of_a_platform_no_module_registers_stop_startup(
+    toot_config: AppConfig, app_config: AppConfig, sessions: Sessions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_once(runtime_for(toot_config, sessions, Console(file=io.StringIO())))
+    monkeypatch.delitem(PLATFORMS, NAME)  # the platform's module was removed after its posts were stored
+    url = sessions.kw["bind"].url.render_as_string(hide_password=False)
+    monkeypatch.setenv("HARK_DATABASE_URL", url)
+    with pytest.raises(ConfigError, match="the database holds mentions of toot, which no platform module"):
+        build(app_config, Secrets())  # before the model loads: the route stage would stop at every batch

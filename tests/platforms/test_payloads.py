@@ -36,6 +36,21 @@ def test_x_mentions_timeline_marks_who_addressed_the_account() -> None:
     assert addressed == {page["data"][0]["id"]}
 
 
+@pytest.mark.parametrize(
+    ("lang", "language"), [("en", "en"), ("qme", None), ("art", None), ("und", "und"), (None, None)]
+)
+def test_x_says_which_posts_have_no_language_in_its_own_codes(lang: str | None, language: str | None) -> None:
+    tweet = {
+        "id": "1",
+        "text": "📸",
+        "author_id": "7",
+        "created_at": "2026-01-02T03:04:05.000Z",
+        "lang": lang,
+    }
+    # X's private codes become None at the edge; ISO's "und" is left for every stage to read the same way
+    assert mentions_from_page({"data": [tweet]}, source="s")[0].language == language
+
+
 def test_x_text_entities_are_unescaped() -> None:
     page = {
         "data": [

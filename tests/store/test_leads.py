@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from app.config import AppConfig
 from app.pipeline import classify_pending, link_pending
 from hark.records import Mention
+from platforms.registry import PLATFORMS
 from store.customers import find_customer
 from store.db import Sessions
 from store.leads import LeadError, list_leads, products_named, set_lead_status, write_leads_csv
@@ -18,6 +19,7 @@ from store.mentions import add_mentions
 from store.models import AuditLogRow, LeadRow
 from tests.builders import mention
 from tests.fakes import KeywordClassifier
+from tests.toot_platform import TOOT
 
 
 def run(sessions: Sessions, cfg: AppConfig, *mentions: Mention) -> None:
@@ -101,3 +103,17 @@ def test_leads_export_as_csv_that_a_spreadsheet_cannot_execute(
     assert {r["handles"] for r in rows} == {"mallory (x)", "bob (reddit)"}
     assert all(r["source_url"].startswith("https://") for r in rows)
     assert not list(tmp_path.glob("*.partial"))
+
+
+def test_the_leads_csv_names_each_accounts_platform_even_when_two_write_handles_alike(
+    sessions: Sessions, cfg: AppConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(PLATFORMS, TOOT.name, TOOT)  # writes handles as @name, like X
+    run(sessions, cfg, mention(1, "want to buy a Halo", author="maria", platform=TOOT.name))
+    with sessions() as session:
+        leads = list_leads(session)
+    assert leads[0]["handles"] == ["@maria"]
+    path = tmp_path / "leads.csv"
+    write_leads_csv(leads, path)
+    with path.open(encoding="utf-8", newline="") as handle:
+        assert next(csv.DictReader(handle))["handles"] == "maria (toot)"
