@@ -22,11 +22,12 @@ from platforms.registry import get_platform
 from responders.base import QueueResponder, ReplyResponder
 from responders.guardrails import reply_block_reason
 from responders.routing import Decision, RouteFacts, decide
-from responders.templates import ReplyTemplates
+from responders.templates import Rendered, ReplyTemplates, clean_value
 from store.cases import attach_card, case_priority, case_thread
 from store.customers import is_vip
 from store.health import record_success
 from store.labels import Labels, add_classifications, labels_for
+from store.leads import products_named
 from store.linking import link_mention
 from store.mentions import (
     add_mentions,
@@ -183,15 +184,28 @@ def route_pending(sessions: Sessions, routing: Routing, limit: int) -> int:
 
 def _reply_text(
     routing: Routing, template: str, *, row: MentionRow, label: Labels, customer: CustomerRow | None
-) -> str:
+) -> Rendered:
+    """The template filled in for this mention, or why it cannot be (it does not fit, say)."""
+    name = clean_value((customer.name if customer else None) or row.author_name or "")
+    products = products_named(row.text, routing.cfg.customers.products)
+    values = {
+        "author": clean_value(row.author_handle),
+        "customer_name": name,
+        "first_name": name.split(" ")[0] if name else "",
+        "tier": clean_value((customer.tier if customer else None) or ""),
+        "product": products[0] if products else "",
+        "case_id": str(row.case_id or ""),
+        "agent": "",  # an automated or suggested reply has no agent; a person's edit adds theirs
+        "brand": routing.cfg.brand.name,
+        "platform": row.platform,
+        "intent": label.intent,
+    }
     return routing.templates.render(
         template,
-        limit=get_platform(row.platform).reply_limit,
-        author=row.author_handle,
-        customer_name=(customer.name if customer else "") or "",
-        brand=routing.cfg.brand.name,
-        platform=row.platform,
-        intent=label.intent,
+        platform=get_platform(row.platform),
+        language=label.language,
+        key=f"{row.platform}:{row.external_id}",
+        values=values,
     )
 
 
@@ -210,8 +224,13 @@ def _auto_reply(
         log.info("auto_reply_blocked mention=%s reason=%s", row.external_id, reason)
         return Decision("queue", f"{decision.rule} (blocked: {reason})", decision.template, decision.channel)
     assert decision.template is not None  # noqa: S101  # RoutingRule validation requires it
-    text = _reply_text(routing, decision.template, row=row, label=label, customer=customer)
-    queue_reply(session, row, text, template=decision.template, status="approved", approved_by="auto")
+    rendered = _reply_text(routing, decision.template, row=row, label=label, customer=customer)
+    if rendered.text is None:  # never cut a reply: a person writes one that fits
+        log.info("auto_reply_blocked mention=%s reason=%s", row.external_id, rendered.refused)
+        return Decision("queue", f"{decision.rule} (blocked: {rendered.refused})", None, decision.channel)
+    queue_reply(
+        session, row, rendered.text, template=decision.template, status="approved", approved_by="auto"
+    )
     return decision
 
 
@@ -227,6 +246,8 @@ def _card(
 ) -> QueueCard:
     queue_cfg = routing.cfg.responders.queue
     escalated = decision.action == "escalate"
+    template = decision.template or routing.cfg.routing.suggestions.get(label.intent)  # type: ignore[call-overload]
+    suggestion = _reply_text(routing, template, row=row, label=label, customer=customer) if template else None
     assert row.case_id is not None  # noqa: S101  # callers route only mentions with a case here
     return QueueCard(
         case_id=row.case_id,
@@ -244,9 +265,7 @@ def _card(
         channel=decision.channel or (queue_cfg.escalation_channel if escalated else queue_cfg.channel),
         escalated=escalated,
         history_count=earlier_mentions(session, row.customer_id, row.id),
-        suggested_reply=_reply_text(routing, decision.template, row=row, label=label, customer=customer)
-        if decision.template
-        else None,
+        suggested_reply=suggestion.text if suggestion else None,
     )
 
 

@@ -25,6 +25,7 @@ class PlatformSpec:
     handle_pattern: re.Pattern[str]  # a valid handle, without its prefix
     crm_column: str  # the CRM import column that holds this platform's handle
     reply_limit: int  # the longest reply the platform takes, in its own count
+    reply_length: Callable[[str], int] = len  # that count (X weighs URLs, CJK and emoji)
     # the platform's automation rules allow an automated reply only to a post that addressed our account
     replies_need_summons: bool
     title_leads_text: bool  # a post's text starts with its title paragraph, which replies quote

@@ -44,13 +44,24 @@ class RoutingConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     rules: tuple[RoutingRule, ...] = ()
     default_action: Action = "queue"
-    templates: dict[str, str] = {}
+    # name -> a text, a list of variants, or variants per language ({en: ..., es: [...]}; English is the
+    # fallback)
+    templates: dict[str, str | tuple[str, ...] | dict[str, str | tuple[str, ...]]] = {}
+    # the template a queue card suggests for an intent when its rule names none
+    suggestions: dict[Intent, str] = {}
 
     @model_validator(mode="after")
     def _templates_exist(self) -> RoutingConfig:
         for index, rule in enumerate(self.rules):
             if rule.template and rule.template not in self.templates:
                 raise ValueError(f"rules.{index}.template: no template named {rule.template!r}")
+        for intent, name in self.suggestions.items():
+            if name not in self.templates:
+                raise ValueError(f"suggestions.{intent}: no template named {name!r}")
+        for name, source in self.templates.items():
+            variants = source.values() if isinstance(source, dict) else [source]
+            if not source or any(not v or (not isinstance(v, str) and not all(v)) for v in variants):
+                raise ValueError(f"templates.{name}: a template needs at least one non-empty text")
         return self
 
 

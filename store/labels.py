@@ -32,6 +32,7 @@ class Labels:
     relevant: bool
     priority: int
     model_version: str
+    language: str  # as the classifier decided it (the platform's code when it gave one)
     corrected: tuple[str, ...]  # the fields a person changed
     intent_scores: dict[str, float]  # the model's, even where a person corrected the intent
 
@@ -130,6 +131,7 @@ def _apply(model: ClassificationRow, fixes: dict[str, str]) -> Labels:
         relevant=fixes["relevant"] == "true" if "relevant" in fixes else model.relevant,
         priority=model.priority,
         model_version=model.model_version,
+        language=model.language,
         corrected=tuple(sorted(fixes)),
         intent_scores={str(k): float(v) for k, v in model.intent_scores.items()},
     )

@@ -8,13 +8,9 @@ import pytest
 import sqlalchemy as sa
 
 from app.pipeline import poll_once
-from hark.errors import ConfigError
-from platforms.reddit import REDDIT
-from platforms.x import X
 from responders.config import RepliesConfig, RoutingConfig, RoutingRule, RuleMatch
 from responders.guardrails import reply_block_reason
 from responders.routing import RouteFacts, decide
-from responders.templates import ReplyTemplates
 from store.db import Sessions
 from store.models import MentionRow, ReplyRow
 from tests import builders
@@ -70,24 +66,6 @@ def test_first_matching_rule_wins(changes: dict[str, object], action: str, rule:
 
 def test_rule_channel_overrides_the_default() -> None:
     assert decide(ROUTING, facts(priority=90)).channel == "#urgent"
-
-
-def test_templates_render_values_as_data_not_code() -> None:
-    templates = ReplyTemplates({"thanks": "Thanks @{{ author }}!"})
-    assert templates.render("thanks", limit=280, author="{{ 7*7 }}") == "Thanks @{{ 7*7 }}!"
-
-
-def test_template_typos_and_unsafe_templates_stop_startup() -> None:
-    with pytest.raises(ConfigError, match=r"routing\.templates\.bad"):
-        ReplyTemplates({"bad": "Hi {{ autor }}"})
-    with pytest.raises(ConfigError, match=r"routing\.templates\.evil"):
-        ReplyTemplates({"evil": "{{ author.__class__.__mro__[1].__subclasses__() }}"})
-
-
-def test_rendered_replies_fit_the_platforms_limit() -> None:
-    templates = ReplyTemplates({"long": "{{ author }} " * 10})
-    assert len(templates.render("long", limit=X.reply_limit, author="a" * 100)) == 280
-    assert len(templates.render("long", limit=REDDIT.reply_limit, author="a" * 100)) == 1009
 
 
 def seeded(sessions: Sessions, *mentions_: object) -> None:
