@@ -20,10 +20,10 @@ from hark.records import QueueCard
 from listeners.base import Listener
 from platforms.registry import get_platform
 from responders.base import QueueResponder, ReplyResponder
-from responders.guardrails import reply_block_reason
+from responders.guardrails import ReplyAsk, blocking, policy_checks
 from responders.routing import Decision, RouteFacts, decide
 from responders.templates import Rendered, ReplyTemplates, clean_value
-from store.cases import attach_card, case_priority, case_thread
+from store.cases import attach_card, case_priority, case_thread, ensure_case
 from store.customers import is_vip
 from store.health import record_success
 from store.labels import Labels, add_classifications, labels_for
@@ -42,6 +42,7 @@ from store.mentions import (
 )
 from store.models import CustomerRow, MentionRow
 from store.replies import (
+    AUTO,
     approved_reply_ids,
     claim_reply,
     mark_reply_sent,
@@ -157,10 +158,11 @@ def route_pending(sessions: Sessions, routing: Routing, limit: int) -> int:
             decision = decide(routing.cfg.routing, facts)
             if decision.action == "auto_reply":
                 decision = _auto_reply(
-                    session, routing, row=row, label=label, decision=decision, customer=customer
+                    session, routing, row=row, label=label, decision=decision, customer=customer, vip=vip
                 )
             card = None
-            if decision.action in ("queue", "escalate") and row.case_id is not None:
+            if decision.action in ("queue", "escalate"):
+                ensure_case(session, row, facts.priority)  # a card needs a case, or the post vanishes
                 card = _card(
                     session,
                     routing,
@@ -217,21 +219,35 @@ def _auto_reply(
     label: Labels,
     decision: Decision,
     customer: CustomerRow | None,
+    vip: bool,
 ) -> Decision:
-    """Queue the templated reply if the guardrails allow it; otherwise send the mention to a person."""
-    reason = reply_block_reason(session, to_mention(row), routing.cfg.responders.replies, routing.own)
-    if reason is not None:
-        log.info("auto_reply_blocked mention=%s reason=%s", row.external_id, reason)
-        return Decision("queue", f"{decision.rule} (blocked: {reason})", decision.template, decision.channel)
+    """Queue the templated reply as approved if the policy allows it; else keep it, blocked with the rule
+    that blocked it, and send the mention to a person."""
     assert decision.template is not None  # noqa: S101  # RoutingRule validation requires it
     rendered = _reply_text(routing, decision.template, row=row, label=label, customer=customer)
-    if rendered.text is None:  # never cut a reply: a person writes one that fits
-        log.info("auto_reply_blocked mention=%s reason=%s", row.external_id, rendered.refused)
-        return Decision("queue", f"{decision.rule} (blocked: {rendered.refused})", None, decision.channel)
-    queue_reply(
-        session, row, rendered.text, template=decision.template, status="approved", approved_by="auto"
+    ask = ReplyAsk(
+        mention=to_mention(row),
+        labels=label,
+        vip=vip,
+        text=rendered.text,
+        refused=rendered.refused,
+        mention_id=row.id,
     )
-    return decision
+    cfg = routing.cfg
+    checks = policy_checks(
+        session, ask, cfg.responders.replies, routing.own, zone=cfg.brand.zone, now=datetime.now(UTC)
+    )
+    block = blocking(checks)
+    if block is None:
+        queue_reply(
+            session, row, rendered.text or "", template=decision.template, status="approved", approved_by=AUTO
+        )
+        return decision
+    log.info("auto_reply_blocked mention=%s rule=%s", row.external_id, block.rule)
+    reason = f"{block.rule}: {block.why}"
+    queue_reply(session, row, rendered.text or "", template=decision.template, status="blocked", error=reason)
+    template = decision.template if rendered.text is not None else None  # the card suggests what was blocked
+    return Decision("queue", f"{decision.rule} (blocked: {reason})", template, decision.channel)
 
 
 def _card(

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import time
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, NonNegativeInt, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeInt,
+    PositiveInt,
+    model_validator,
+)
 
 from hark.records import Intent, Sentiment
 from platforms.registry import known_platform
@@ -79,14 +88,54 @@ class QueueConfig(BaseModel):
     slack_http_port: int = Field(default=3000, ge=0, le=65535)
 
 
+class QuietHours(BaseModel):
+    """No automated reply from `start` to `end` in the brand's time zone (the window may pass midnight)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    start: time
+    end: time
+
+
+SENSITIVE_TERMS = (
+    "legal",
+    "lawyer",
+    "lawsuit",
+    "sue",
+    "court",
+    "safety",
+    "unsafe",
+    "injury",
+    "injured",
+    "hurt",
+    "accident",
+    "fire",
+    "burn",
+    "recall",
+    "press",
+    "journalist",
+    "reporter",
+)
+
+
 class RepliesConfig(BaseModel):
-    """Guardrails for automated replies."""
+    """The auto-reply policy (responders/guardrails.py checks every rule) and the outbox's switches."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     dry_run: bool = True  # print replies instead of posting them
     kill_switch: bool = False  # no reply leaves the outbox at all
+    allowed_intents: tuple[Intent, ...] = ("praise",)  # automated replies answer only these
+    min_confidence: float = Field(default=0.7, ge=0, le=1)  # the classifier's probability of the intent
+    block_negative: bool = True  # a negative post always goes to a person
+    block_vip: bool = True  # and so does every VIP's
+    sensitive_terms: tuple[str, ...] = SENSITIVE_TERMS  # whole words; such posts go to a person
     max_per_author_per_day: NonNegativeInt = 2
-    max_per_thread: NonNegativeInt = 1
+    max_per_thread: NonNegativeInt = 1  # X: at most one reply per interaction
+    max_per_account_per_hour: NonNegativeInt = 30  # automated replies per platform account
+    max_per_account_per_day: NonNegativeInt = 200
+    quiet_hours: QuietHours | None = None
+    identical_text_hours: PositiveInt = (
+        24  # X refuses an account's duplicate posts: no same text again within
+    )
     known_bots: tuple[str, ...] = ()
 
 

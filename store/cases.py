@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from store.models import CaseRow
+from store.models import CaseRow, MentionRow
 
 
 def open_case(
@@ -55,6 +55,23 @@ def open_case(
     case.updated_at = now
     session.flush()
     return case
+
+
+def ensure_case(session: so.Session, row: MentionRow, priority: int) -> int:
+    """The mention's case, opened without an SLA when linking saw no need for one: whatever routing puts in
+    front of a person (a queued post, a blocked auto-reply) must have a case to own it."""
+    if row.case_id is None:
+        case = open_case(
+            session,
+            platform=row.platform,
+            conversation_id=row.conversation_id or row.external_id,
+            customer_id=row.customer_id,
+            priority=priority,
+            sla=None,
+            at=row.created_at,
+        )
+        row.case_id = case.id
+    return row.case_id
 
 
 def mark_first_response(session: so.Session, case_id: int | None, at: datetime) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -15,6 +15,7 @@ from store.cases import mark_first_response
 from store.models import MentionRow, ReplyRow
 
 log = logging.getLogger(__name__)
+AUTO = "auto"  # approved_by of a reply the policy approved
 INTERRUPTED = "interrupted while sending: check the platform before sending again"
 
 
@@ -30,6 +31,7 @@ def queue_reply(
     template: str | None,
     status: str,
     approved_by: str | None = None,
+    error: str | None = None,
 ) -> bool:
     """Queue the reply to a mention. False if one is already queued or sent."""
     now = datetime.now(UTC)
@@ -44,6 +46,7 @@ def queue_reply(
                     template=template,
                     status=status,
                     approved_by=approved_by,
+                    error=error,
                     created_at=now,
                     updated_at=now,
                 )
@@ -56,35 +59,60 @@ def queue_reply(
 LIVE_STATES = ("draft", "approved", "sending", "sent")  # replies that count against the caps
 
 
-def _count_live_replies(session: so.Session, *conditions: sa.ColumnElement[bool]) -> int:
+def _count_live_replies(session: so.Session, exclude: int | None, *conditions: sa.ColumnElement[bool]) -> int:
     stmt = (
         sa.select(sa.func.count())
         .select_from(ReplyRow)
         .join(MentionRow, MentionRow.id == ReplyRow.mention_id)
         .where(ReplyRow.status.in_(LIVE_STATES), *conditions)
     )
+    if exclude is not None:  # the reply being weighed does not count against itself
+        stmt = stmt.where(ReplyRow.mention_id != exclude)
     return session.scalar(stmt) or 0
 
 
-def replies_to_author_since(session: so.Session, platform: str, author_user_id: str, since: datetime) -> int:
+def replies_to_author_since(
+    session: so.Session, platform: str, author_user_id: str, since: datetime, *, exclude: int | None = None
+) -> int:
     """Replies queued or sent to one author since a moment: the per-author cap counts these."""
     return _count_live_replies(
         session,
+        exclude,
         MentionRow.platform == platform,
         MentionRow.author_user_id == author_user_id,
         ReplyRow.created_at >= since,
     )
 
 
-def replies_in_thread(session: so.Session, platform: str, conversation_id: str) -> int:
+def replies_in_thread(
+    session: so.Session, platform: str, conversation_id: str, *, exclude: int | None = None
+) -> int:
     """Replies queued or sent anywhere in one conversation: the per-thread cap counts these."""
     return _count_live_replies(
-        session, MentionRow.platform == platform, MentionRow.conversation_id == conversation_id
+        session, exclude, MentionRow.platform == platform, MentionRow.conversation_id == conversation_id
     )
 
 
-def day_ago() -> datetime:
-    return datetime.now(UTC) - timedelta(days=1)
+def automated_replies_since(
+    session: so.Session, platform: str, since: datetime, *, exclude: int | None = None
+) -> int:
+    """Automated replies queued or sent from our account on a platform since a moment: the account caps."""
+    return _count_live_replies(
+        session,
+        exclude,
+        MentionRow.platform == platform,
+        ReplyRow.approved_by == AUTO,
+        ReplyRow.created_at >= since,
+    )
+
+
+def identical_replies_since(
+    session: so.Session, platform: str, text: str, since: datetime, *, exclude: int | None = None
+) -> int:
+    """Replies with exactly this text on a platform since a moment (X refuses an account's duplicates)."""
+    return _count_live_replies(
+        session, exclude, MentionRow.platform == platform, ReplyRow.text == text, ReplyRow.created_at >= since
+    )
 
 
 def record_observed_reply(session: so.Session, post: Mention) -> None:

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.config import AppConfig
-from app.pipeline import Routing
+from app.pipeline import Routing, classify_pending, link_pending, poll_once, route_pending
 from app.runner import run_once
 from app.runtime import Database, Runtime
 from hark.brand import OwnAccounts
@@ -18,7 +18,8 @@ from store.crm_import import import_customers_csv
 from store.db import Sessions
 from store.models import CaseRow, ClassificationRow, CustomerRow, IdentityRow, LeadRow, MentionRow, ReplyRow
 from store.status import pipeline_status
-from tests.fakes import KeywordClassifier, RecordingQueue, RecordingReplier
+from tests import builders
+from tests.fakes import KeywordClassifier, ListListener, RecordingQueue, RecordingReplier
 
 
 def make_runtime(
@@ -155,3 +156,39 @@ def test_a_failing_queue_leaves_mentions_for_the_next_pass(app_config: AppConfig
     with sessions() as session:
         status = pipeline_status(session, [])
     assert status["routed"] == status["linked"] == status["mentions"]
+
+
+def test_a_blocked_auto_reply_keeps_its_text_and_rule_and_goes_to_a_person(
+    app_config: AppConfig, sessions: Sessions
+) -> None:
+    own = OwnAccounts.build(app_config.brand)
+    posts = [
+        builders.mention(1, "@NimbusCycles love it, though I got injured on the first ride", author="ann"),
+        builders.mention(2, "@NimbusCycles love it", author="bo"),
+    ]
+    poll_once(ListListener("src", posts), sessions, own)
+    classify_pending(sessions, KeywordClassifier(), 10)
+    link_pending(sessions, app_config, 10)
+    queue = RecordingQueue()
+    routing = Routing(
+        cfg=app_config, templates=ReplyTemplates(app_config.routing.templates), queue=queue, own=own
+    )
+    route_pending(sessions, routing, 10)
+    with sessions() as session:
+        replies = {r.mention_id: r for r in session.scalars(sa.select(ReplyRow))}
+        rows = {r.external_id: r for r in session.scalars(sa.select(MentionRow))}
+    blocked, sent = replies[rows["1001"].id], replies[rows["1002"].id]
+    assert (blocked.status, blocked.approved_by) == ("blocked", None)
+    assert blocked.error == "sensitive: the post says 'injured', a sensitive term"
+    assert rows["1001"].route_action == "queue"
+    assert (
+        rows["1001"].route_rule
+        == "thank praise (blocked: sensitive: the post says 'injured', a sensitive term)"
+    )
+    assert (sent.status, sent.approved_by) == ("approved", "auto")
+    # the person who now owns it sees the post with the reply that was held back
+    [(card, _)] = queue.cards
+    assert card.mention_id == rows["1001"].id
+    assert card.suggested_reply == blocked.text
+    assert blocked.text.startswith("Thank you")
+    assert "@ann" in blocked.text
