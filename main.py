@@ -17,6 +17,7 @@ from cli import labels, model, pipeline
 from cli.customers import customers_cli
 from cli.db import db_cli
 from cli.leads import leads_cli
+from cli.replies import replies_cli
 
 cli = typer.Typer(
     help="Hark: a self-hosted social CRM listening and engagement bot.",
@@ -33,6 +34,7 @@ cli.command()(labels.label)
 cli.command("eval")(model.evaluate)
 cli.add_typer(customers_cli, name="customers")
 cli.add_typer(leads_cli, name="leads")
+cli.add_typer(replies_cli, name="replies")
 cli.add_typer(model.bench_cli, name="bench")
 
 

@@ -9,6 +9,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy.orm as so
 
@@ -20,7 +21,7 @@ from hark.records import QueueCard
 from listeners.base import Listener
 from platforms.registry import get_platform
 from responders.base import QueueResponder, ReplyResponder
-from responders.guardrails import ReplyAsk, blocking, policy_checks
+from responders.guardrails import Check, ReplyAsk, blocking, policy_checks
 from responders.routing import Decision, RouteFacts, decide
 from responders.templates import Rendered, ReplyTemplates, clean_value
 from store.cases import attach_card, case_priority, case_thread, ensure_case
@@ -51,6 +52,7 @@ from store.replies import (
     set_reply_status,
 )
 from store.replies import fail_interrupted_replies as fail_interrupted
+from store.switches import replies_paused
 
 log = logging.getLogger(__name__)
 
@@ -140,25 +142,17 @@ def route_pending(sessions: Sessions, routing: Routing, limit: int) -> int:
         now = datetime.now(UTC)
         for row in rows:
             label = labels[row.id]
-            customer = session.get(CustomerRow, row.customer_id) if row.customer_id else None
-            customers = routing.cfg.customers
-            vip = customer is not None and is_vip(
-                customer, customers.vip_tiers, customers.vip_min_lifetime_value
-            )
-            facts = RouteFacts(
-                intent=label.intent,
-                sentiment=label.sentiment,
-                platform=row.platform,
-                relevant=label.relevant,
-                needs_reply=label.needs_reply,
-                vip=vip,
-                # the case's priority carries the customer's segment boosts
-                priority=case_priority(session, row.case_id) if row.case_id else label.priority,
-            )
+            facts, customer = _route_facts(session, routing, row, label)
             decision = decide(routing.cfg.routing, facts)
             if decision.action == "auto_reply":
                 decision = _auto_reply(
-                    session, routing, row=row, label=label, decision=decision, customer=customer, vip=vip
+                    session,
+                    routing,
+                    row=row,
+                    label=label,
+                    decision=decision,
+                    customer=customer,
+                    vip=facts.vip,
                 )
             card = None
             if decision.action in ("queue", "escalate"):
@@ -184,6 +178,25 @@ def route_pending(sessions: Sessions, routing: Routing, limit: int) -> int:
     return len(rows)
 
 
+def _route_facts(
+    session: so.Session, routing: Routing, row: MentionRow, label: Labels
+) -> tuple[RouteFacts, CustomerRow | None]:
+    customer = session.get(CustomerRow, row.customer_id) if row.customer_id else None
+    customers = routing.cfg.customers
+    vip = customer is not None and is_vip(customer, customers.vip_tiers, customers.vip_min_lifetime_value)
+    facts = RouteFacts(
+        intent=label.intent,
+        sentiment=label.sentiment,
+        platform=row.platform,
+        relevant=label.relevant,
+        needs_reply=label.needs_reply,
+        vip=vip,
+        # the case's priority carries the customer's segment boosts
+        priority=case_priority(session, row.case_id) if row.case_id else label.priority,
+    )
+    return facts, customer
+
+
 def _reply_text(
     routing: Routing, template: str, *, row: MentionRow, label: Labels, customer: CustomerRow | None
 ) -> Rendered:
@@ -192,6 +205,7 @@ def _reply_text(
     products = products_named(row.text, routing.cfg.customers.products)
     values = {
         "author": clean_value(row.author_handle),
+        "handle": get_platform(row.platform).display_handle(clean_value(row.author_handle)),
         "customer_name": name,
         "first_name": name.split(" ")[0] if name else "",
         "tier": clean_value((customer.tier if customer else None) or ""),
@@ -224,18 +238,8 @@ def _auto_reply(
     """Queue the templated reply as approved if the policy allows it; else keep it, blocked with the rule
     that blocked it, and send the mention to a person."""
     assert decision.template is not None  # noqa: S101  # RoutingRule validation requires it
-    rendered = _reply_text(routing, decision.template, row=row, label=label, customer=customer)
-    ask = ReplyAsk(
-        mention=to_mention(row),
-        labels=label,
-        vip=vip,
-        text=rendered.text,
-        refused=rendered.refused,
-        mention_id=row.id,
-    )
-    cfg = routing.cfg
-    checks = policy_checks(
-        session, ask, cfg.responders.replies, routing.own, zone=cfg.brand.zone, now=datetime.now(UTC)
+    rendered, checks = _weigh(
+        session, routing, decision.template, row=row, label=label, customer=customer, vip=vip
     )
     block = blocking(checks)
     if block is None:
@@ -248,6 +252,72 @@ def _auto_reply(
     queue_reply(session, row, rendered.text or "", template=decision.template, status="blocked", error=reason)
     template = decision.template if rendered.text is not None else None  # the card suggests what was blocked
     return Decision("queue", f"{decision.rule} (blocked: {reason})", template, decision.channel)
+
+
+def _weigh(
+    session: so.Session,
+    routing: Routing,
+    template: str,
+    *,
+    row: MentionRow,
+    label: Labels,
+    customer: CustomerRow | None,
+    vip: bool,
+) -> tuple[Rendered, list[Check]]:
+    """The reply the template gives this mention, and every policy rule's verdict on sending it unasked."""
+    rendered = _reply_text(routing, template, row=row, label=label, customer=customer)
+    ask = ReplyAsk(
+        mention=to_mention(row),
+        labels=label,
+        vip=vip,
+        text=rendered.text,
+        refused=rendered.refused,
+        mention_id=row.id,
+    )
+    cfg = routing.cfg
+    checks = policy_checks(
+        session, ask, cfg.responders.replies, routing.own, zone=cfg.brand.zone, now=datetime.now(UTC)
+    )
+    return rendered, checks
+
+
+def explain_auto_reply(session: so.Session, routing: Routing, mention_id: int) -> dict[str, Any]:
+    """What routing decides for a mention now, and which policy rules would allow or block an automated
+    reply to it, with why (`hark replies explain`)."""
+    row = session.get(MentionRow, mention_id)
+    if row is None:
+        raise LookupError(f"no mention {mention_id}")
+    label = _labels_of(session, [row])[row.id]
+    facts, customer = _route_facts(session, routing, row, label)
+    decision = decide(routing.cfg.routing, facts)
+    template = decision.template or routing.cfg.routing.suggestions.get(label.intent)  # type: ignore[call-overload]
+    document: dict[str, Any] = {
+        "mention": {"id": row.id, "platform": row.platform, "external_id": row.external_id, "url": row.url},
+        "route": {"action": decision.action, "rule": decision.rule},
+        "recorded": {"action": row.route_action, "rule": row.route_rule},
+        "template": template,
+        "text": None,
+        "checks": [],
+        "allowed": False,
+        "blocked_by": None,
+    }
+    if template is None:
+        document["blocked_by"] = "template"
+        document["checks"] = [{"rule": "template", "allowed": False, "why": "no template for this intent"}]
+        return document
+    rendered, checks = _weigh(
+        session, routing, template, row=row, label=label, customer=customer, vip=facts.vip
+    )
+    block = blocking(checks)
+    document |= {
+        "text": rendered.text,
+        "checks": [{"rule": c.rule, "allowed": c.allowed, "why": c.why} for c in checks],
+        "allowed": block is None and decision.action == "auto_reply",
+        "blocked_by": block.rule if block else None,
+    }
+    if decision.action != "auto_reply" and block is None:
+        document["blocked_by"] = "routing"  # the policy would allow it, but no rule asks for an auto-reply
+    return document
 
 
 def _card(
@@ -288,7 +358,11 @@ def _card(
 def deliver_pending(
     sessions: Sessions, repliers: Mapping[str, ReplyResponder], kill_switch: bool, limit: int
 ) -> int:
-    """Send approved replies: committed as `sending` before the call, `sent` after it."""
+    """Send approved replies: committed as `sending` before the call, `sent` after it.
+
+    Nothing goes out while the kill switch is on or a person paused replies (`hark replies pause`); the
+    pause is read before every reply, so a running process stops within one reply of it.
+    """
     if kill_switch:
         return 0
     sent = 0
@@ -296,6 +370,9 @@ def deliver_pending(
         ids = approved_reply_ids(session, limit)
     for reply_id in ids:
         with sessions.begin() as session:
+            if replies_paused(session) is not None:
+                log.info("replies_paused waiting=%d", len(ids) - sent)
+                break
             draft = claim_reply(session, reply_id)
         if draft is None:  # someone else took it
             continue

@@ -23,6 +23,7 @@ from platforms.base import PlatformSpec
 # customer_name, first_name and author can come from the poster's own profile: see clean_value
 TEMPLATE_VARIABLES = (
     "author",
+    "handle",  # the author as the platform writes a mention of them: @ana on X, u/ana on Reddit
     "customer_name",
     "first_name",
     "tier",

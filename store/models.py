@@ -235,3 +235,13 @@ class AuditLogRow(Base):
     action: so.Mapped[str] = so.mapped_column(sa.String(64))
     subject: so.Mapped[str] = so.mapped_column(sa.String(200))
     detail: so.Mapped[dict[str, Any]]
+
+
+class SwitchRow(Base):
+    """A switch a person flips at run time (`hark replies pause`); every process reads it from here."""
+
+    __tablename__ = "switches"
+    name: so.Mapped[str] = so.mapped_column(sa.String(64), primary_key=True)
+    reason: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    set_by: so.Mapped[str] = so.mapped_column(sa.String(100))
+    set_at: so.Mapped[datetime]

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from store.models import CaseRow, CustomerRow, MentionRow, ReplyRow, SourceHealthRow
+from store.switches import replies_paused
 
 
 def _count(session: so.Session, stmt: sa.Select[Any]) -> int:
@@ -57,5 +58,13 @@ def pipeline_status(session: so.Session, source_names: Sequence[str]) -> dict[st
         "replies_pending": _count(
             session, count.select_from(ReplyRow).where(ReplyRow.status.in_(("draft", "approved", "sending")))
         ),
+        "replies_paused": _paused(session),
         "sources": sources,
     }
+
+
+def _paused(session: so.Session) -> dict[str, Any] | None:
+    pause = replies_paused(session)
+    return (
+        None if pause is None else {"by": pause.by, "reason": pause.reason, "since": pause.since.isoformat()}
+    )

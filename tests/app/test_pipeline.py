@@ -13,6 +13,7 @@ from app.runner import run_once
 from app.runtime import Database, Runtime
 from hark.brand import OwnAccounts
 from listeners.registry import build_listener
+from platforms.registry import get_platform
 from responders.templates import ReplyTemplates
 from store.crm_import import import_customers_csv
 from store.db import Sessions
@@ -124,8 +125,9 @@ def test_auto_replies_obey_the_guardrails(app_config: AppConfig, sessions: Sessi
     thanks = app_config.routing.templates["thanks"]
     assert isinstance(thanks, dict)
     # KeywordClassifier labels every post English: each reply is one of the English variants, filled in
-    english = {v.replace("{{ author }}", "").replace("{{ brand }}", "Nimbus Cycles") for v in thanks["en"]}
-    assert all(d.text.replace(d.author_handle, "", 1) in english for d in replier.drafts)
+    english = {v.replace("{{ handle }}", "").replace("{{ brand }}", "Nimbus Cycles") for v in thanks["en"]}
+    shown = {d.reply_id: get_platform(d.platform).display_handle(d.author_handle) for d in replier.drafts}
+    assert all(d.text.replace(shown[d.reply_id], "", 1) in english for d in replier.drafts)
 
 
 def with_replies(cfg: AppConfig, **changes: object) -> AppConfig:
@@ -191,4 +193,4 @@ def test_a_blocked_auto_reply_keeps_its_text_and_rule_and_goes_to_a_person(
     assert card.mention_id == rows["1001"].id
     assert card.suggested_reply == blocked.text
     assert blocked.text.startswith("Thank you")
-    assert "@ann" in blocked.text
+    assert "@ann" in blocked.text  # {{ handle }}: the author as X writes a mention
