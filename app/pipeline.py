@@ -16,7 +16,7 @@ import sqlalchemy.orm as so
 from app.config import AppConfig
 from classifiers.base import Classifier
 from hark.brand import OwnAccounts
-from hark.errors import PermanentError, TransientError
+from hark.errors import AuthError, PermanentError, TransientError
 from hark.records import QueueCard
 from listeners.base import Listener
 from platforms.registry import get_platform
@@ -382,7 +382,7 @@ def deliver_pending(
             continue
         try:
             post_id = replier.deliver(draft)
-        except TransientError:
+        except (TransientError, AuthError):  # nothing was posted: the reply waits for the next run
             _set_reply(sessions, reply_id, "approved", None)
             raise
         except PermanentError as err:

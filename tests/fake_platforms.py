@@ -225,6 +225,9 @@ class FakeX(FakeServer):
         self.token_epoch = 0  # bump to make every issued pagination token invalid
         self.injected_429_reset_s = injected_429_reset_s
         self._seq = 0
+        self.posting_key = "test-x_api_key"  # the consumer key whose OAuth 1.0a signature may post
+        self.posted: list[dict[str, Any]] = []  # POST /2/tweets that X accepted
+        self.posting_forbidden = False  # answer posts as X does for an app without the access tier
 
     def add_mentions(
         self, count: int, *, newest: datetime | None = None, spacing: timedelta = timedelta(seconds=20)
@@ -306,6 +309,8 @@ class FakeX(FakeServer):
         self, method: str, path: str, query: dict[str, list[str]], headers: Any, body: bytes
     ) -> Reply:
         now = time.time()
+        if method == "POST" and path == "/2/tweets":
+            return self._post(headers, body, now)
         if headers.get("Authorization") != f"Bearer {self.bearer_token}":
             return Reply(
                 401,
@@ -339,6 +344,50 @@ class FakeX(FakeServer):
         except ValueError:
             problem = {"errors": [{"message": "Invalid pagination_token"}], "title": "Invalid Request"}
             return Reply(400, j(problem), self._headers(now))
+
+    def _post(self, headers: Any, body: bytes, now: float) -> Reply:
+        """POST /2/tweets with user-context OAuth 1.0a; X refuses an account's duplicate text with a 403."""
+        if f'oauth_consumer_key="{self.posting_key}"' not in str(headers.get("Authorization", "")):
+            return Reply(
+                401,
+                j({"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"}),
+            )
+        if self.posting_forbidden:
+            return Reply(
+                403,
+                j(
+                    {
+                        "client_id": "123",
+                        "detail": "When authenticating requests to the Twitter API v2 endpoints, you must use"
+                        " keys and tokens from a Twitter developer App that is attached to a Project.",
+                        "registration_url": "https://developer.twitter.com/en/docs/projects/overview",
+                        "title": "Client Forbidden",
+                        "required_enrollment": "Appropriate Level of API Access",
+                        "reason": "client-not-enrolled",
+                        "type": "https://api.twitter.com/2/problems/client-forbidden",
+                    }
+                ),
+            )
+        document = json.loads(body or b"{}")
+        text = str(document.get("text", ""))
+        if any(p["text"] == text for p in self.posted):
+            return Reply(
+                403,
+                j(
+                    {
+                        "detail": "You are not allowed to create a Tweet with duplicate content.",
+                        "type": "about:blank",
+                        "title": "Forbidden",
+                        "status": 403,
+                    }
+                ),
+                self._headers(now),
+            )
+        self._seq += 1
+        tweet_id = str(snowflake(datetime.fromtimestamp(now, tz=UTC), self._seq))
+        in_reply_to = (document.get("reply") or {}).get("in_reply_to_tweet_id")
+        self.posted.append({"id": tweet_id, "text": text, "in_reply_to": in_reply_to})
+        return Reply(201, j({"data": {"id": tweet_id, "text": text}}), self._headers(now))
 
     def _page(self, query: dict[str, list[str]]) -> dict[str, Any]:
         def one(name: str) -> str | None:

@@ -52,8 +52,44 @@ def make_reading_client(base_url: str, timeout_s: float, bearer_token: str) -> t
     return client
 
 
-def call_x(what: str, func: Any, *args: Any, **kwargs: Any) -> Any:
-    """Call a tweepy method and translate its exceptions into Hark's, in this one place."""
+ACCESS_PROBLEMS = (
+    "client-forbidden",
+    "unsupported-authentication",
+    "oauth1-permissions",
+    "client-not-enrolled",
+)
+
+
+def is_access_problem(response: requests.Response) -> bool:
+    """A 403 about the app's access tier or permissions, not about one request (X's problem types)."""
+    try:
+        problem = response.json()
+    except ValueError:
+        return True  # no problem document: assume the worst, a person must look
+    if not isinstance(problem, dict):
+        return True
+    kind = f"{problem.get('type', '')} {problem.get('reason', '')}"
+    return any(name in kind for name in ACCESS_PROBLEMS)
+
+
+def problem_detail(response: requests.Response) -> str:
+    try:
+        problem = response.json()
+    except ValueError:
+        return f"HTTP {response.status_code}"
+    return (
+        str(problem.get("detail") or problem.get("title") or response.status_code)
+        if isinstance(problem, dict)
+        else ""
+    )
+
+
+def call_x(what: str, func: Any, *args: Any, per_request: bool = False, **kwargs: Any) -> Any:
+    """Call a tweepy method and translate its exceptions into Hark's, in this one place.
+
+    With `per_request` (posting), a 403 that is about this request (duplicate text, a reply X does not
+    allow) is a PermanentError for it alone; only an access or permission problem is an AuthError.
+    """
     try:
         response = func(*args, **kwargs)
     except tweepy.TooManyRequests as err:  # X sends x-rate-limit-reset, not Retry-After
@@ -64,8 +100,15 @@ def call_x(what: str, func: Any, *args: Any, **kwargs: Any) -> Any:
     except tweepy.TwitterServerError as err:
         raise TransientError(f"x unavailable while {what}: HTTP {err.response.status_code}") from err
     except tweepy.Unauthorized as err:
+        if per_request:
+            raise AuthError(
+                f"x rejected the posting credentials (HTTP 401) while {what}: check X_API_KEY, X_API_SECRET, "
+                "X_ACCESS_TOKEN and X_ACCESS_TOKEN_SECRET"
+            ) from err
         raise AuthError(f"x rejected the bearer token (HTTP 401) while {what}: check X_BEARER_TOKEN") from err
     except tweepy.Forbidden as err:
+        if per_request and not is_access_problem(err.response):
+            raise PermanentError(f"x refused {what}: {problem_detail(err.response)}") from err
         raise AuthError(
             f"x refused access (HTTP 403) while {what}: the app's access tier may not include this endpoint"
         ) from err
@@ -141,5 +184,6 @@ class XApi:
             text=text,
             in_reply_to_tweet_id=in_reply_to,
             user_auth=True,
+            per_request=True,
         )
         return str(response["data"]["id"])
