@@ -46,12 +46,13 @@ from store.replies import (
     AUTO,
     approved_reply_ids,
     claim_reply,
+    fail_interrupted_reply,
+    interrupted_replies,
     mark_reply_sent,
     queue_reply,
     record_observed_reply,
     set_reply_status,
 )
-from store.replies import fail_interrupted_replies as fail_interrupted
 from store.switches import replies_paused
 
 log = logging.getLogger(__name__)
@@ -400,7 +401,35 @@ def _set_reply(sessions: Sessions, reply_id: int, status: str, error: str | None
         set_reply_status(session, reply_id, status, error)
 
 
-def fail_interrupted_replies(sessions: Sessions) -> Sequence[int]:
-    """Replies left `sending` by a crash may or may not be posted: a person checks, Hark never resends."""
-    with sessions.begin() as session:
-        return fail_interrupted(session)
+def recover_interrupted_replies(sessions: Sessions, repliers: Mapping[str, ReplyResponder]) -> dict[str, int]:
+    """Replies a crash left `sending` are looked up on their platform: found, they are `sent` with the
+    platform's id; certainly absent, they are approved again and sent once; when the platform cannot tell,
+    they fail for a person to check. Never a second post."""
+    with sessions() as session:
+        interrupted = interrupted_replies(session)
+    counts = {"found": 0, "resend": 0, "unknown": 0}
+    for draft, since in interrupted:
+        replier = repliers.get(draft.platform)
+        why = f"no reply responder for {draft.platform} is configured"
+        found: str | None = None
+        if replier is not None:
+            try:
+                found = replier.find(draft, since)
+                why = ""
+            except (TransientError, AuthError, PermanentError) as err:
+                why = str(err)
+        if why:
+            with sessions.begin() as session:
+                fail_interrupted_reply(session, draft.reply_id, f"cannot tell: {why}")
+            counts["unknown"] += 1
+            continue
+        with sessions.begin() as session:
+            if found is not None:
+                mark_reply_sent(session, draft.reply_id, found)
+                log.info("reply_recovered reply=%d post=%s", draft.reply_id, found)
+                counts["found"] += 1
+            else:
+                set_reply_status(session, draft.reply_id, "approved", None)
+                log.info("reply_resend reply=%d reason=absent on the platform", draft.reply_id)
+                counts["resend"] += 1
+    return counts

@@ -19,9 +19,9 @@ from app.pipeline import (
     Sessions,
     classify_pending,
     deliver_pending,
-    fail_interrupted_replies,
     link_pending,
     poll_once,
+    recover_interrupted_replies,
     route_pending,
 )
 from app.runtime import Runtime
@@ -197,7 +197,7 @@ def listener_jobs(runtime: Runtime, stop: threading.Event, *, once: bool = False
 def run_once(runtime: Runtime, stop: threading.Event | None = None) -> dict[str, int]:
     """One full pass: poll every source until it is drained, then every later stage until it is."""
     stop = stop or threading.Event()
-    fail_interrupted_replies(runtime.db.sessions)
+    recover_interrupted_replies(runtime.db.sessions, runtime.repliers)
     jobs = listener_jobs(runtime, stop, once=True)
     fetched = sum(job() for job in jobs)
     counts = {"new_mentions": fetched, **Stages(runtime, stop).all_after_poll()}
@@ -208,7 +208,7 @@ def run_once(runtime: Runtime, stop: threading.Event | None = None) -> dict[str,
 def run_forever(runtime: Runtime) -> None:
     """APScheduler threads; SIGTERM or SIGINT lets running jobs finish their batch, then returns."""
     stop = threading.Event()
-    fail_interrupted_replies(runtime.db.sessions)
+    recover_interrupted_replies(runtime.db.sessions, runtime.repliers)
     stages = Stages(runtime, stop)
     scheduler = BlockingScheduler(
         executors={"default": ThreadPoolExecutor(max_workers=8)},

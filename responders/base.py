@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Protocol
 
 from hark.records import QueueCard, ReplyDraft
@@ -25,8 +26,15 @@ class ReplyResponder(Protocol):
 
     deliver() MUST post the draft once and return the platform's id of the new post; it MUST NOT
     retry (the outbox decides). Errors as for QueueResponder.
+
+    find() is asked after a crash left a reply `sending`: it MUST return the id of our reply to
+    `draft.in_reply_to` posted at or after `since` when the platform shows one, and None only when the
+    platform certainly has none (then the reply is sent again, once). When it cannot tell it MUST raise,
+    and a person checks.
     """
 
     name: str
 
     def deliver(self, draft: ReplyDraft) -> str: ...
+
+    def find(self, draft: ReplyDraft, since: datetime) -> str | None: ...

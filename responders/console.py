@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from datetime import datetime
 
 from rich.console import Console
 from rich.panel import Panel
@@ -65,3 +66,6 @@ class ConsoleReplyResponder:
         line.append(draft.text)
         self._console.print(line)
         return f"dry-run:{draft.idempotency_key}"
+
+    def find(self, draft: ReplyDraft, since: datetime) -> str | None:
+        return None  # a dry run posted nothing anywhere: printing it again is harmless

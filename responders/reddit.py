@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from hark.records import ReplyDraft
 from platforms.reddit import NAME
 from platforms.reddit.client import RedditApi
@@ -15,3 +17,6 @@ class RedditReplyResponder:
 
     def deliver(self, draft: ReplyDraft) -> str:
         return self._api.post_comment(draft.in_reply_to, draft.text)
+
+    def find(self, draft: ReplyDraft, since: datetime) -> str | None:
+        return self._api.find_comment(draft.in_reply_to, since)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from hark.records import ReplyDraft
 from platforms.x import NAME
 from platforms.x.client import XApi
@@ -19,3 +21,6 @@ class XReplyResponder:
 
     def deliver(self, draft: ReplyDraft) -> str:
         return self._api.post_reply(draft.in_reply_to, draft.text)
+
+    def find(self, draft: ReplyDraft, since: datetime) -> str | None:
+        return self._api.find_reply(draft.in_reply_to, since)

@@ -175,7 +175,7 @@ def claim_reply(session: so.Session, reply_id: int) -> ReplyDraft | None:
     if reply.status != "approved":
         return None
     mention = session.get_one(MentionRow, reply.mention_id)
-    reply.status, reply.updated_at = "sending", datetime.now(UTC)
+    reply.status, reply.updated_at = "sending", datetime.now(UTC)  # updated_at: where a recovery looks from
     return ReplyDraft(
         reply_id=reply.id,
         platform=mention.platform,
@@ -199,10 +199,27 @@ def mark_reply_sent(session: so.Session, reply_id: int, platform_post_id: str) -
     mark_first_response(session, reply.case_id, now)
 
 
-def fail_interrupted_replies(session: so.Session) -> list[int]:
-    """Replies left `sending` by a crash may or may not be posted: a person checks, Hark never resends."""
-    rows = session.scalars(sa.select(ReplyRow).where(ReplyRow.status == "sending")).all()
-    for reply in rows:
-        reply.status, reply.error, reply.updated_at = "failed", INTERRUPTED, datetime.now(UTC)
-        log.error("reply_interrupted reply=%d key=%s", reply.id, reply.idempotency_key)
-    return [r.id for r in rows]
+def interrupted_replies(session: so.Session) -> list[tuple[ReplyDraft, datetime]]:
+    """Replies a crash left `sending`, with when they were claimed: the platform may or may not have them."""
+    out = []
+    for reply in session.scalars(
+        sa.select(ReplyRow).where(ReplyRow.status == "sending").order_by(ReplyRow.id)
+    ):
+        mention = session.get_one(MentionRow, reply.mention_id)
+        draft = ReplyDraft(
+            reply_id=reply.id,
+            platform=mention.platform,
+            in_reply_to=mention.external_id,
+            author_handle=mention.author_handle,
+            text=reply.text,
+            idempotency_key=reply.idempotency_key,
+        )
+        out.append((draft, reply.updated_at))
+    return out
+
+
+def fail_interrupted_reply(session: so.Session, reply_id: int, why: str) -> None:
+    """The platform cannot tell whether it has the reply: a person checks, Hark never resends it."""
+    reply = session.get_one(ReplyRow, reply_id)
+    reply.status, reply.error, reply.updated_at = "failed", f"{INTERRUPTED} ({why})", datetime.now(UTC)
+    log.error("reply_interrupted reply=%d key=%s", reply.id, reply.idempotency_key)

@@ -25,7 +25,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -228,6 +228,7 @@ class FakeX(FakeServer):
         self.posting_key = "test-x_api_key"  # the consumer key whose OAuth 1.0a signature may post
         self.posted: list[dict[str, Any]] = []  # POST /2/tweets that X accepted
         self.posting_forbidden = False  # answer posts as X does for an app without the access tier
+        self.on_post: Callable[[], None] | None = None  # called once a post is stored, before X answers
 
     def add_mentions(
         self, count: int, *, newest: datetime | None = None, spacing: timedelta = timedelta(seconds=20)
@@ -309,8 +310,8 @@ class FakeX(FakeServer):
         self, method: str, path: str, query: dict[str, list[str]], headers: Any, body: bytes
     ) -> Reply:
         now = time.time()
-        if method == "POST" and path == "/2/tweets":
-            return self._post(headers, body, now)
+        if str(headers.get("Authorization", "")).startswith("OAuth "):
+            return self._as_our_account(method, path, query, headers, body, now)
         if headers.get("Authorization") != f"Bearer {self.bearer_token}":
             return Reply(
                 401,
@@ -345,13 +346,48 @@ class FakeX(FakeServer):
             problem = {"errors": [{"message": "Invalid pagination_token"}], "title": "Invalid Request"}
             return Reply(400, j(problem), self._headers(now))
 
-    def _post(self, headers: Any, body: bytes, now: float) -> Reply:
-        """POST /2/tweets with user-context OAuth 1.0a; X refuses an account's duplicate text with a 403."""
+    def _as_our_account(  # noqa: PLR0917  # the route's own arguments
+        self, method: str, path: str, query: dict[str, list[str]], headers: Any, body: bytes, now: float
+    ) -> Reply:
+        """User-context OAuth 1.0a calls: POST /2/tweets, GET /2/users/me, GET /2/users/:id/tweets."""
         if f'oauth_consumer_key="{self.posting_key}"' not in str(headers.get("Authorization", "")):
+            return Reply(401, j({"title": "Unauthorized", "type": "about:blank", "status": 401}))
+        if method == "GET" and path == "/2/users/me":
             return Reply(
-                401,
-                j({"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"}),
+                200, j({"data": {"id": BRAND_ID, "name": "Nimbus Cycles", "username": BRAND_HANDLE}})
             )
+        if method == "GET" and path == f"/2/users/{BRAND_ID}/tweets":
+            start = query.get("start_time", [""])[0]
+            since = datetime.fromisoformat(start.replace("Z", "+00:00")).timestamp() if start else 0.0
+            ours = [p for p in reversed(self.posted) if p["posted_at"] >= since][
+                : int(query.get("max_results", ["10"])[0])
+            ]
+            data = [
+                {
+                    "id": p["id"],
+                    "text": p["text"],
+                    "edit_history_tweet_ids": [p["id"]],
+                    "created_at": datetime.fromtimestamp(p["posted_at"], tz=UTC).strftime(
+                        "%Y-%m-%dT%H:%M:%S.000Z"
+                    ),
+                    **(
+                        {"referenced_tweets": [{"type": "replied_to", "id": p["in_reply_to"]}]}
+                        if p["in_reply_to"]
+                        else {}
+                    ),
+                }
+                for p in ours
+            ]
+            meta = {"result_count": len(data)} | (
+                {"newest_id": data[0]["id"], "oldest_id": data[-1]["id"]} if data else {}
+            )
+            return Reply(200, j({"data": data, "meta": meta} if data else {"meta": meta}), self._headers(now))
+        if method == "POST" and path == "/2/tweets":
+            return self._post(body, now)
+        return Reply(404, j({"title": "Not Found Error", "status": 404}))
+
+    def _post(self, body: bytes, now: float) -> Reply:
+        """POST /2/tweets; X refuses an account's duplicate text with a 403."""
         if self.posting_forbidden:
             return Reply(
                 403,
@@ -386,7 +422,9 @@ class FakeX(FakeServer):
         self._seq += 1
         tweet_id = str(snowflake(datetime.fromtimestamp(now, tz=UTC), self._seq))
         in_reply_to = (document.get("reply") or {}).get("in_reply_to_tweet_id")
-        self.posted.append({"id": tweet_id, "text": text, "in_reply_to": in_reply_to})
+        self.posted.append({"id": tweet_id, "text": text, "in_reply_to": in_reply_to, "posted_at": now})
+        if self.on_post is not None:  # e.g. kill the client between the platform's work and its answer
+            self.on_post()
         return Reply(201, j({"data": {"id": tweet_id, "text": text}}), self._headers(now))
 
     def _page(self, query: dict[str, list[str]]) -> dict[str, Any]:

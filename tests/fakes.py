@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 import sqlalchemy as sa
 
@@ -96,6 +97,13 @@ class RecordingReplier:
     def deliver(self, draft: ReplyDraft) -> str:
         self.drafts.append(draft)
         return f"post-{len(self.drafts)}"
+
+    def find(self, draft: ReplyDraft, since: datetime) -> str | None:
+        """As a platform would: the post that answers the same target, if one was delivered."""
+        for number, sent in enumerate(self.drafts, start=1):
+            if sent.in_reply_to == draft.in_reply_to:
+                return f"post-{number}"
+        return None
 
 
 class ListListener:

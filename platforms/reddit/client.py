@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import praw
@@ -12,6 +12,8 @@ import prawcore.exceptions as pe
 
 from hark.errors import AuthError, PermanentError, TransientError
 from platforms.pacing import Quota
+
+CLOCK_SKEW = timedelta(minutes=1)  # our clock and Reddit's may differ: look back a little further
 
 
 @contextmanager
@@ -105,6 +107,29 @@ class RedditApi:
     def window_s(self) -> float:
         """The length of Reddit's rate-limit window, as prawcore paces to it."""
         return float(self._reddit.config.window_size)
+
+    def find_comment(self, parent: str, since: datetime) -> str | None:
+        """Our account's comment under `parent` made since `since`, or None when Reddit shows none.
+
+        Raises PermanentError when more of our comments than one page holds were made since: a person checks.
+        """
+        username = self._reddit.config.username
+        if not username:
+            raise PermanentError("REDDIT_USERNAME is not set: cannot look up our own comments")
+        path = f"/user/{username}/comments"
+        listing = self.listing(path, {"limit": 100, "sort": "new", "raw_json": 1})
+        children = (listing.get("data") or {}).get("children") or ()
+        floor = (since - CLOCK_SKEW).timestamp()
+        for thing in children:
+            data = thing.get("data") or {}
+            if data.get("parent_id") == parent and float(data.get("created_utc", 0)) >= floor:
+                return str(data["name"])
+        oldest = min((float((t.get("data") or {}).get("created_utc", 0)) for t in children), default=0.0)
+        if (listing.get("data") or {}).get("after") and oldest >= floor:
+            raise PermanentError(
+                "reddit shows more than 100 of our comments since the reply was sent: check by hand"
+            )
+        return None
 
     def post_comment(self, thing_id: str, text: str) -> str:
         """Comment `text` under the post or comment `thing_id`; returns the new comment's fullname."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
@@ -15,6 +15,7 @@ from platforms.pacing import Quota
 
 TWEEPY_HOST = "https://api.twitter.com"  # tweepy hard-codes it (tweepy/client.py)
 DEFAULT_TIMEOUT_S = 30.0
+CLOCK_SKEW = timedelta(minutes=1)  # our clock and X's may differ: look back a little further
 
 
 class BaseURLAdapter(requests.adapters.HTTPAdapter):
@@ -175,6 +176,29 @@ class XApi:
             "reading mentions", self._client.get_users_mentions, user_id, pagination_token=token, **params
         )
         return read_page("reading a page", response)
+
+    def find_reply(self, in_reply_to: str, since: datetime) -> str | None:
+        """Our account's reply to `in_reply_to` posted since `since`, or None when X shows none.
+
+        Raises PermanentError when X shows more of our posts since then than one page holds: a person checks.
+        """
+        me = call_x("looking up our account", self._client.get_me, user_auth=True)
+        page = call_x(
+            "reading our recent posts",
+            self._client.get_users_tweets,
+            str(me["data"]["id"]),
+            start_time=since - CLOCK_SKEW,
+            max_results=100,
+            tweet_fields=["referenced_tweets", "created_at"],
+            user_auth=True,
+        )
+        for tweet in page.get("data") or ():
+            for ref in tweet.get("referenced_tweets") or ():
+                if ref.get("type") == "replied_to" and str(ref.get("id")) == in_reply_to:
+                    return str(tweet["id"])
+        if (page.get("meta") or {}).get("next_token"):
+            raise PermanentError("x shows more than 100 of our posts since the reply was sent: check by hand")
+        return None
 
     def post_reply(self, in_reply_to: str, text: str) -> str:
         """Post `text` as a reply to the tweet `in_reply_to` (user-context auth); the new tweet's id."""

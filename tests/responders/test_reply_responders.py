@@ -90,7 +90,9 @@ def draft(reply_id: int, text: str, in_reply_to: str = "1850000000000000001") ->
 def test_x_replies_post_through_tweepy_and_a_duplicate_is_refused_for_that_reply_only(fake_x: FakeX) -> None:
     replier = x_replier(fake_x)
     posted = replier.deliver(draft(1, "Thank you, @ann!"))
-    assert fake_x.posted == [{"id": posted, "text": "Thank you, @ann!", "in_reply_to": "1850000000000000001"}]
+    assert [(p["id"], p["text"], p["in_reply_to"]) for p in fake_x.posted] == [
+        (posted, "Thank you, @ann!", "1850000000000000001")
+    ]
     with pytest.raises(PermanentError, match="duplicate content"):  # X's own words, for this reply
         replier.deliver(draft(2, "Thank you, @ann!"))
     assert replier.deliver(draft(3, "Thank you so much, @ann!")) != posted  # the replier goes on
