@@ -6,7 +6,7 @@ They only orchestrate: every read and write is a store/ function, every decision
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -16,11 +16,10 @@ import sqlalchemy.orm as so
 from app.config import AppConfig
 from classifiers.base import Classifier
 from hark.brand import OwnAccounts
-from hark.errors import AuthError, PermanentError, TransientError
 from hark.records import QueueCard
 from listeners.base import Listener
 from platforms.registry import get_platform
-from responders.base import QueueResponder, ReplyResponder
+from responders.base import QueueResponder
 from responders.guardrails import Check, ReplyAsk, blocking, policy_checks
 from responders.routing import Decision, RouteFacts, decide
 from responders.templates import Rendered, ReplyTemplates, clean_value
@@ -44,16 +43,9 @@ from store.mentions import (
 from store.models import CustomerRow, MentionRow
 from store.replies import (
     AUTO,
-    approved_reply_ids,
-    claim_reply,
-    fail_interrupted_reply,
-    interrupted_replies,
-    mark_reply_sent,
     queue_reply,
     record_observed_reply,
-    set_reply_status,
 )
-from store.switches import replies_paused
 
 log = logging.getLogger(__name__)
 
@@ -354,82 +346,3 @@ def _card(
         history_count=earlier_mentions(session, row.customer_id, row.id),
         suggested_reply=suggestion.text if suggestion else None,
     )
-
-
-def deliver_pending(
-    sessions: Sessions, repliers: Mapping[str, ReplyResponder], kill_switch: bool, limit: int
-) -> int:
-    """Send approved replies: committed as `sending` before the call, `sent` after it.
-
-    Nothing goes out while the kill switch is on or a person paused replies (`hark replies pause`); the
-    pause is read before every reply, so a running process stops within one reply of it.
-    """
-    if kill_switch:
-        return 0
-    sent = 0
-    with sessions() as session:
-        ids = approved_reply_ids(session, limit)
-    for reply_id in ids:
-        with sessions.begin() as session:
-            if replies_paused(session) is not None:
-                log.info("replies_paused waiting=%d", len(ids) - sent)
-                break
-            draft = claim_reply(session, reply_id)
-        if draft is None:  # someone else took it
-            continue
-        replier = repliers.get(draft.platform)
-        if replier is None:
-            _set_reply(sessions, reply_id, "failed", f"no reply responder for {draft.platform} is configured")
-            continue
-        try:
-            post_id = replier.deliver(draft)
-        except (TransientError, AuthError):  # nothing was posted: the reply waits for the next run
-            _set_reply(sessions, reply_id, "approved", None)
-            raise
-        except PermanentError as err:
-            _set_reply(sessions, reply_id, "failed", str(err))
-            log.error("reply_failed reply=%d error=%s", reply_id, err)
-            continue
-        with sessions.begin() as session:
-            mark_reply_sent(session, reply_id, post_id)
-        sent += 1
-    return sent
-
-
-def _set_reply(sessions: Sessions, reply_id: int, status: str, error: str | None) -> None:
-    with sessions.begin() as session:
-        set_reply_status(session, reply_id, status, error)
-
-
-def recover_interrupted_replies(sessions: Sessions, repliers: Mapping[str, ReplyResponder]) -> dict[str, int]:
-    """Replies a crash left `sending` are looked up on their platform: found, they are `sent` with the
-    platform's id; certainly absent, they are approved again and sent once; when the platform cannot tell,
-    they fail for a person to check. Never a second post."""
-    with sessions() as session:
-        interrupted = interrupted_replies(session)
-    counts = {"found": 0, "resend": 0, "unknown": 0}
-    for draft, since in interrupted:
-        replier = repliers.get(draft.platform)
-        why = f"no reply responder for {draft.platform} is configured"
-        found: str | None = None
-        if replier is not None:
-            try:
-                found = replier.find(draft, since)
-                why = ""
-            except (TransientError, AuthError, PermanentError) as err:
-                why = str(err)
-        if why:
-            with sessions.begin() as session:
-                fail_interrupted_reply(session, draft.reply_id, f"cannot tell: {why}")
-            counts["unknown"] += 1
-            continue
-        with sessions.begin() as session:
-            if found is not None:
-                mark_reply_sent(session, draft.reply_id, found)
-                log.info("reply_recovered reply=%d post=%s", draft.reply_id, found)
-                counts["found"] += 1
-            else:
-                set_reply_status(session, draft.reply_id, "approved", None)
-                log.info("reply_resend reply=%d reason=absent on the platform", draft.reply_id)
-                counts["resend"] += 1
-    return counts

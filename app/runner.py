@@ -15,13 +15,12 @@ from types import FrameType
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from app.delivery import deliver_pending, recover_interrupted_replies
 from app.pipeline import (
     Sessions,
     classify_pending,
-    deliver_pending,
     link_pending,
     poll_once,
-    recover_interrupted_replies,
     route_pending,
 )
 from app.runtime import Runtime

@@ -170,6 +170,10 @@ class ReplyRow(Base):
     created_at: so.Mapped[datetime]
     updated_at: so.Mapped[datetime]
     sent_at: so.Mapped[datetime | None]
+    attempts: so.Mapped[int] = so.mapped_column(
+        server_default=sa.text("0")
+    )  # posts the platform could not take
+    retry_at: so.Mapped[datetime | None]  # not sent again before this (backoff)
 
 
 class LeadRow(Base):

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -159,11 +159,34 @@ def adopt_replies(session: so.Session, mention_id: int, case_id: int) -> None:
         mark_first_response(session, case_id, min(sent))
 
 
-def approved_reply_ids(session: so.Session, limit: int) -> Sequence[int]:
-    """Replies waiting to be sent, oldest first."""
+def approved_reply_ids(session: so.Session, limit: int, now: datetime) -> Sequence[int]:
+    """Replies waiting to be sent and due (past any backoff), oldest first."""
     return session.scalars(
-        sa.select(ReplyRow.id).where(ReplyRow.status == "approved").order_by(ReplyRow.id).limit(limit)
+        sa.select(ReplyRow.id)
+        .where(ReplyRow.status == "approved", sa.or_(ReplyRow.retry_at.is_(None), ReplyRow.retry_at <= now))
+        .order_by(ReplyRow.id)
+        .limit(limit)
     ).all()
+
+
+def retry_reply(
+    session: so.Session, reply_id: int, error: str, max_attempts: int, delay: Callable[[int], timedelta]
+) -> bool:
+    """The platform could not take the reply now: approved again after `delay(attempts)`, or failed for a
+    person once `max_attempts` were made. True when it gave up."""
+    reply = session.get_one(ReplyRow, reply_id)
+    now = datetime.now(UTC)
+    reply.attempts += 1
+    reply.updated_at = now
+    if reply.attempts >= max_attempts:
+        reply.status, reply.error, reply.retry_at = (
+            "failed",
+            f"gave up after {reply.attempts} tries: {error}",
+            None,
+        )
+        return True
+    reply.status, reply.error, reply.retry_at = "approved", error, now + delay(reply.attempts)
+    return False
 
 
 def claim_reply(session: so.Session, reply_id: int) -> ReplyDraft | None:

@@ -58,6 +58,7 @@ def pipeline_status(session: so.Session, source_names: Sequence[str]) -> dict[st
         "replies_pending": _count(
             session, count.select_from(ReplyRow).where(ReplyRow.status.in_(("draft", "approved", "sending")))
         ),
+        "replies_failed": _count(session, count.select_from(ReplyRow).where(ReplyRow.status == "failed")),
         "replies_paused": _paused(session),
         "sources": sources,
     }

@@ -16,7 +16,8 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from app.pipeline import deliver_pending, poll_once, recover_interrupted_replies
+from app.delivery import deliver_pending, recover_interrupted_replies
+from app.pipeline import poll_once
 from hark.errors import TransientError
 from hark.records import INTENTS, ReplyDraft
 from responders.x import XReplyResponder

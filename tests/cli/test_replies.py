@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from typer.testing import CliRunner, Result
 
 from app.config import AppConfig
-from app.pipeline import Routing, classify_pending, deliver_pending, link_pending, poll_once, route_pending
+from app.delivery import deliver_pending
+from app.pipeline import Routing, classify_pending, link_pending, poll_once, route_pending
 from hark.brand import OwnAccounts
 from main import cli
 from responders.templates import ReplyTemplates

@@ -8,7 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from app.config import AppConfig
-from app.pipeline import deliver_pending, poll_once
+from app.delivery import deliver_pending
+from app.pipeline import poll_once
 from hark.errors import AuthError, ConfigError, PermanentError
 from hark.records import ReplyDraft
 from responders.reddit import RedditReplyResponder
