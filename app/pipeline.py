@@ -46,6 +46,7 @@ from store.replies import (
     queue_reply,
     record_observed_reply,
 )
+from store.similar_replies import add_vectors, similar_replies
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +92,10 @@ def classify_pending(sessions: Sessions, classifier: Classifier, limit: int) -> 
     if not records:
         return 0
     labels = classifier.classify([m for _, m in records])  # no transaction open while the model runs
+    labelled = [(mid, label) for (mid, _), label in zip(records, labels, strict=True)]
     with sessions.begin() as session:
-        add_classifications(session, [(mid, label) for (mid, _), label in zip(records, labels, strict=True)])
+        add_classifications(session, labelled)
+        add_vectors(session, [(mid, label.model_version, label.embedding) for mid, label in labelled])
     return len(records)
 
 
@@ -345,4 +348,5 @@ def _card(
         escalated=escalated,
         history_count=earlier_mentions(session, row.customer_id, row.id),
         suggested_reply=suggestion.text if suggestion else None,
+        similar_replies=tuple(text for text, _ in similar_replies(session, row.id)),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
@@ -238,8 +239,11 @@ class TransformerClassifier:
         if native_sentiment is not None:  # the model's own sentiment classifier beats a head on top of it
             head_order = [SENTIMENTS.index(label) for label in self._heads["sentiment"].labels]
             probs["sentiment"] = native_sentiment[:, head_order]
+        vectors = embeddings.tolist()
         return [
-            self._one(mention, {name: p[i] for name, p in probs.items()})
+            dataclasses.replace(
+                self._one(mention, {name: p[i] for name, p in probs.items()}), embedding=tuple(vectors[i])
+            )
             for i, mention in enumerate(mentions)
         ]
 

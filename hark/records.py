@@ -96,6 +96,8 @@ class Classification:
     intent_scores: Mapping[str, float]
     needs_reply: bool
     priority: int  # 0..100 before customer value is known; linking raises it for VIPs
+    # the post's sentence embedding, kept so later posts can find the team's replies to similar ones
+    embedding: tuple[float, ...] = field(default=(), repr=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -118,6 +120,7 @@ class QueueCard:
     escalated: bool = False
     history_count: int = 0  # earlier mentions by the same customer
     suggested_reply: str | None = None
+    similar_replies: tuple[str, ...] = ()  # what the team sent to the most similar earlier posts
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

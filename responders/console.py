@@ -45,6 +45,9 @@ class ConsoleQueueResponder:
         if card.suggested_reply:
             body.append("\nsuggested reply: ", style="italic")
             body.append(card.suggested_reply)
+        for earlier in card.similar_replies:
+            body.append("\nsent to a similar post: ", style="italic")
+            body.append(earlier)
         if thread:
             body.append(f"\n(follow-up in thread {thread})", style="dim")
         self._console.print(

@@ -65,6 +65,14 @@ def card_blocks(card: QueueCard) -> list[dict[str, Any]]:
                 },
             }
         )
+    if card.similar_replies:
+        earlier = "\n".join(f"• {escape_mrkdwn(text)}" for text in card.similar_replies)
+        blocks.append(
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": f"*Sent to similar posts:*\n{earlier}"[:SECTION_LIMIT]},
+            }
+        )
     blocks.append(relabel_block(card))
     return blocks
 

@@ -249,3 +249,12 @@ class SwitchRow(Base):
     reason: so.Mapped[str | None] = so.mapped_column(sa.Text)
     set_by: so.Mapped[str] = so.mapped_column(sa.String(100))
     set_at: so.Mapped[datetime]
+
+
+class MentionVectorRow(Base):
+    """A mention's sentence embedding from the classifier: how later posts find replies to similar ones."""
+
+    __tablename__ = "mention_vectors"
+    mention_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("mentions.id"), primary_key=True)
+    model_version: so.Mapped[str] = so.mapped_column(sa.String(100), index=True)
+    vector: so.Mapped[bytes] = so.mapped_column(sa.LargeBinary)  # float32, little-endian

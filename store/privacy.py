@@ -28,6 +28,7 @@ from store.models import (
     IdentityRow,
     LinkSuggestionRow,
     MentionRow,
+    MentionVectorRow,
     ReplyRow,
 )
 from store.profiles import customer_export
@@ -193,6 +194,8 @@ def forget_customer(session: so.Session, customer_id: int, *, actor: str) -> dic
             sa.update(ReplyRow).where(ReplyRow.mention_id.in_(mention_ids)).values(text="", error=None)
         )
         replies = int(result.rowcount or 0)  # type: ignore[attr-defined]  # a CursorResult
+        # an embedding is derived from the text: it goes with it
+        session.execute(sa.delete(MentionVectorRow).where(MentionVectorRow.mention_id.in_(mention_ids)))
     identity_ids = [i.id for i in identities]
     session.execute(
         sa.delete(LinkSuggestionRow).where(
@@ -239,6 +242,7 @@ def forget_mention(session: so.Session, platform: str, external_id: str, *, acto
         return True
     needles = _needles(_texts_of(row))
     row.text, row.url, row.raw, row.erased_at = "", "", {}, datetime.now(UTC)
+    session.execute(sa.delete(MentionVectorRow).where(MentionVectorRow.mention_id == row.id))
     session.flush()
     scrub_everywhere(session, needles)
     audit(session, actor, "mention_deleted_upstream", f"mention:{row.id}", {"platform": platform})

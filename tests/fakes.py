@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -28,6 +30,14 @@ _KEYWORDS: tuple[tuple[str, Intent, Sentiment], ...] = (
 )
 
 
+def word_vector(words: Sequence[str], dim: int = 256) -> tuple[float, ...]:
+    """A stand-in sentence embedding: words hashed into `dim` counts, so shared words mean similar posts."""
+    vector = [0.0] * dim
+    for word in words:
+        vector[int(hashlib.sha256(word.encode()).hexdigest(), 16) % dim] += 1.0
+    return tuple(vector)
+
+
 class KeywordClassifier:
     """A predictable stand-in for the model: the first keyword found decides intent and sentiment."""
 
@@ -49,6 +59,7 @@ class KeywordClassifier:
                     intent, sentiment = word_intent, word_sentiment
                     break
             relevant = not any(w in text for w in self._irrelevant)
+            words = re.findall(r"\w+", text)
             out.append(
                 Classification(
                     model_version=self.version,
@@ -59,6 +70,7 @@ class KeywordClassifier:
                     intent=intent,
                     intent_scores={intent: 0.9},
                     needs_reply=relevant and intent in REPLY_INTENTS,
+                    embedding=word_vector(words),
                     priority=base_priority(
                         intent=intent,
                         sentiment=sentiment,

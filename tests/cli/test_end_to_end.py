@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -29,6 +30,9 @@ def test_run_once_processes_every_sample_mention_and_a_second_run_adds_nothing(t
     assert status["cases_open"] > 0
     assert status["customers"] > 25  # the CSV's customers plus new authors
     assert "case #" in first.stderr  # with --json the cards print on stderr, stdout stays one JSON document
+    with sqlite3.connect(tmp_path / "hark.db") as db:  # each post keeps the model's 384-dim embedding
+        sizes = db.execute("SELECT length(vector), count(*) FROM mention_vectors GROUP BY 1").fetchall()
+    assert sizes == [(384 * 4, status["classified"])]
 
     second = hark("run", "--once", "--json", env=env)
     assert second.returncode == 0, second.stderr[-2000:]

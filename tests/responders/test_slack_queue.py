@@ -10,7 +10,7 @@ from werkzeug import Request, Response
 
 from hark.errors import AuthError, PermanentError, TransientError
 from hark.records import QueueCard
-from responders.slack import SlackQueueResponder, escape_mrkdwn
+from responders.slack import SlackQueueResponder, card_blocks, escape_mrkdwn
 from tests.slack_peer import slack_error, slack_ok
 
 
@@ -124,3 +124,17 @@ def test_unreachable_slack_is_transient() -> None:
 
 def test_escape_is_slacks_own_three_characters() -> None:
     assert escape_mrkdwn("a & <b> *c*") == "a &amp; &lt;b&gt; *c*"
+
+
+def test_replies_sent_to_similar_posts_show_on_the_card_escaped() -> None:
+    blocks = card_blocks(card(similar_replies=("Sorry <!channel>, DM us", "We're on it")))
+    texts = [b["text"]["text"] for b in blocks if b["type"] == "section"]
+    similar = next(t for t in texts if t.startswith("*Sent to similar posts:*"))
+    assert "• Sorry &lt;!channel&gt;, DM us" in similar
+    assert "• We're on it" in similar
+    assert not any(
+        "Sent to similar posts" in t
+        for b in card_blocks(card())
+        if b["type"] == "section"
+        for t in [b["text"]["text"]]
+    )
