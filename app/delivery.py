@@ -4,7 +4,7 @@ and after a crash reconcile what was being sent with the platform."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
@@ -38,9 +38,14 @@ def retry_delay(attempts: int, retry_after_s: float | None) -> timedelta:
 
 
 def deliver_pending(
-    sessions: Sessions, repliers: Mapping[str, ReplyResponder], kill_switch: bool, limit: int
+    sessions: Sessions,
+    repliers: Mapping[str, ReplyResponder],
+    kill_switch: bool,
+    limit: int,
+    only: Sequence[int] | None = None,
 ) -> int:
-    """Send approved replies: committed as `sending` before the call, `sent` after it.
+    """Send approved replies (or just the `only` ones, when approved and due): committed as `sending`
+    before the call, `sent` after it.
 
     Nothing goes out while the kill switch is on or a person paused replies (`hark replies pause`); the
     pause is read before every reply, so a running process stops within one reply of it.
@@ -50,7 +55,7 @@ def deliver_pending(
     sent = 0
     resting: set[str] = set()  # platforms that answered "not now" in this batch
     with sessions() as session:
-        ids = approved_reply_ids(session, limit, datetime.now(UTC))
+        ids = approved_reply_ids(session, limit, datetime.now(UTC), only=only)
     for reply_id in ids:
         with sessions.begin() as session:
             if replies_paused(session) is not None:

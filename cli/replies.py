@@ -96,6 +96,45 @@ def approve(
 
 @replies_cli.command()
 @exits_cleanly
+def send(
+    reply: ReplyArg,
+    by: Annotated[str, typer.Option("--by", help="who sends it (kept with the reply and in the audit log)")],
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Approve a reply if it is not yet, and post it now through the configured platform client (dry run
+    prints it). Paused replies, the kill switch and a platform's backoff still hold it."""
+    from app.delivery import deliver_pending  # noqa: PLC0415
+    from cli.conventions import open_db  # noqa: PLC0415
+    from responders.registry import build_reply_responders  # noqa: PLC0415
+    from store.reply_review import APPROVABLE, approve_reply, show_reply  # noqa: PLC0415
+    from store.switches import replies_paused  # noqa: PLC0415
+
+    cfg = load_app_config(config)
+    repliers = build_reply_responders(cfg.responders.replies.dry_run, cfg.sources, out_console())
+    db = open_db()
+    try:
+        with db.sessions.begin() as session:
+            if show_reply(session, reply)["status"] in APPROVABLE:
+                approve_reply(session, reply, by=by)
+        deliver_pending(db.sessions, repliers, cfg.responders.replies.kill_switch, 1, only=[reply])
+        with db.sessions() as session:
+            document = show_reply(session, reply)
+            paused = replies_paused(session)
+    finally:
+        db.engine.dispose()
+    if as_json:
+        emit_json(document)
+    else:
+        _print_reply(document)
+    if document["status"] != "sent":
+        why = f"replies are paused by {paused.by}" if paused else document["error"] or "not sent"
+        typer.echo(f"error: reply {reply} is {document['status']}: {why}", err=True)
+        raise typer.Exit(1)
+
+
+@replies_cli.command()
+@exits_cleanly
 def edit(
     reply: ReplyArg,
     text: Annotated[str, typer.Option("--text", help="the new text; it must fit the platform")],

@@ -159,14 +159,19 @@ def adopt_replies(session: so.Session, mention_id: int, case_id: int) -> None:
         mark_first_response(session, case_id, min(sent))
 
 
-def approved_reply_ids(session: so.Session, limit: int, now: datetime) -> Sequence[int]:
-    """Replies waiting to be sent and due (past any backoff), oldest first."""
-    return session.scalars(
+def approved_reply_ids(
+    session: so.Session, limit: int, now: datetime, *, only: Sequence[int] | None = None
+) -> Sequence[int]:
+    """Replies waiting to be sent and due (past any backoff), oldest first; among `only`, if given."""
+    stmt = (
         sa.select(ReplyRow.id)
         .where(ReplyRow.status == "approved", sa.or_(ReplyRow.retry_at.is_(None), ReplyRow.retry_at <= now))
         .order_by(ReplyRow.id)
         .limit(limit)
-    ).all()
+    )
+    if only is not None:
+        stmt = stmt.where(ReplyRow.id.in_(only))
+    return session.scalars(stmt).all()
 
 
 def retry_reply(

@@ -133,3 +133,21 @@ def test_unknown_replies_and_mentions_are_one_line_errors(hark: Any) -> None:
     assert missing.exit_code == 2
     assert "no mention x:404" in missing.output
     assert hark("replies", "list", "--status", "lost").exit_code == 1
+
+
+def test_send_approves_and_posts_one_reply_now_and_says_why_when_it_cannot(
+    hark: Any, sessions: Sessions
+) -> None:
+    bo = replies(sessions)[ids(sessions)["bo"]]
+    assert hark("replies", "pause").exit_code == 0
+    held = hark("replies", "send", str(bo.id), "--by", "ana")
+    assert held.exit_code == 1
+    assert "is approved: replies are paused by" in held.output
+    assert hark("replies", "resume").exit_code == 0
+    sent = hark("replies", "send", str(bo.id), "--by", "ana", "--json")
+    assert sent.exit_code == 0, sent.output
+    document = json.loads(sent.stdout[sent.stdout.index("{") :])  # the dry-run console prints the reply first
+    assert (document["status"], document["approved_by"]) == ("sent", "ana")
+    assert document["platform_post_id"].startswith("dry-run:")
+    ann = replies(sessions)[ids(sessions)["ann"]]
+    assert ann.status == "approved"  # only the one named was sent
