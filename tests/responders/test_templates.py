@@ -101,3 +101,29 @@ def test_routing_config_refuses_empty_templates_and_unknown_suggestions() -> Non
         RoutingConfig.model_validate({"templates": {"empty": []}})
     with pytest.raises(ValueError, match=r"suggestions\.complaint: no template named .sorry."):
         RoutingConfig.model_validate({"templates": {"thanks": "hi"}, "suggestions": {"complaint": "sorry"}})
+
+
+@pytest.mark.parametrize(
+    ("name", "fits_x", "fits_reddit"),
+    [
+        ("日本語" * 100, False, True),  # 300 characters: 600 of X's weighted 280, fine for Reddit
+        ("🚲" * 150, False, True),  # 159 characters, but X counts each emoji twice: 309
+        ("{{ 7*7 }}" * 20, True, True),
+        ("{% for x in y %}" * 12, True, True),
+        ("a" * 10_000, False, False),
+        ("日本語の名前" * 1700, False, False),
+    ],
+)
+def test_hostile_names_never_render_as_code_nor_over_the_limit(
+    name: str, fits_x: bool, fits_reddit: bool
+) -> None:
+    templates = ReplyTemplates({"thanks": "Thanks, {{ customer_name }}!"})
+    for platform, fits in ((X, fits_x), (REDDIT, fits_reddit)):
+        values = VALUES | {"customer_name": name}
+        rendered = templates.render("thanks", platform=platform, language="en", key="k", values=values)
+        assert (rendered.text is not None) is fits, (platform.name, rendered.refused)
+        if rendered.text is None:
+            assert f"of {platform.title}'s {platform.reply_limit} long" in (rendered.refused or "")
+        else:
+            assert rendered.text == f"Thanks, {name}!"  # the value, as text: never evaluated
+            assert platform.reply_length(rendered.text) <= platform.reply_limit
