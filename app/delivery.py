@@ -72,6 +72,14 @@ def deliver_pending(
             _set_reply(sessions, reply_id, "approved", None)  # its platform is not taking replies right now
             continue
         try:
+            # an earlier try ended in an error after the request left: the platform may hold that post
+            earlier = replier.find(draft, draft.queued_at or datetime.now(UTC)) if draft.attempts else None
+            if earlier is not None:
+                with sessions.begin() as session:
+                    mark_reply_sent(session, reply_id, earlier)
+                log.info("reply_found_after_error reply=%d post=%s", reply_id, earlier)
+                sent += 1
+                continue
             post_id = replier.deliver(draft)
         except AuthError:  # nothing was posted: the reply waits, and a person must fix the credentials
             _set_reply(sessions, reply_id, "approved", None)

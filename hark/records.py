@@ -133,3 +133,5 @@ class ReplyDraft:
     author_handle: str
     text: str
     idempotency_key: str
+    attempts: int = 0  # earlier tries that ended in an error: the platform may hold one of them
+    queued_at: datetime | None = None  # when the reply entered the outbox

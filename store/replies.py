@@ -127,7 +127,12 @@ def record_observed_reply(session: so.Session, post: Mention) -> None:
     if target is None:
         return
     key = f"observed:{post.platform}:{post.external_id}"
-    if session.scalar(sa.select(ReplyRow.id).where(ReplyRow.idempotency_key == key)) is None:
+    known = sa.or_(
+        ReplyRow.idempotency_key == key,
+        # our own automated or approved reply, read back by a listener: already in the outbox as sent
+        sa.and_(ReplyRow.platform_post_id == post.external_id, ReplyRow.mention_id == target.id),
+    )
+    if session.scalar(sa.select(ReplyRow.id).where(known)) is None:
         session.add(
             ReplyRow(
                 idempotency_key=key,
@@ -211,6 +216,8 @@ def claim_reply(session: so.Session, reply_id: int) -> ReplyDraft | None:
         author_handle=mention.author_handle,
         text=reply.text,
         idempotency_key=reply.idempotency_key,
+        attempts=reply.attempts or 0,
+        queued_at=reply.created_at,
     )
 
 

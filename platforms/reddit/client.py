@@ -9,6 +9,7 @@ from typing import Any
 
 import praw
 import prawcore.exceptions as pe
+from prawcore.sessions import FiniteRetryStrategy
 
 from hark.errors import AuthError, PermanentError, TransientError
 from platforms.pacing import Quota
@@ -73,6 +74,13 @@ def quota_from_reddit(remaining: float | None, used: int | None, reset_epoch: fl
     return Quota(int(remaining), datetime.fromtimestamp(reset_epoch, tz=UTC), limit)
 
 
+class OneAttempt(FiniteRetryStrategy):  # type: ignore[misc]  # prawcore ships no type information
+    """prawcore's retry strategy, allowing no retry."""
+
+    def __init__(self, retries: int = 1) -> None:
+        super().__init__(retries)
+
+
 class RedditApi:
     """The Reddit calls Hark makes, on one praw client; praw's types stay inside this module."""
 
@@ -132,13 +140,23 @@ class RedditApi:
         return None
 
     def post_comment(self, thing_id: str, text: str) -> str:
-        """Comment `text` under the post or comment `thing_id`; returns the new comment's fullname."""
-        with translate_reddit_errors(f"replying to {thing_id}"):
-            result: Any = self._reddit.request(
-                method="POST",
-                path="/api/comment",
-                data={"thing_id": thing_id, "text": text, "api_type": "json"},
-            )
+        """Comment `text` under the post or comment `thing_id`; returns the new comment's fullname.
+
+        One attempt only: prawcore retries a 5xx or a lost connection by itself, but Reddit may already
+        hold the comment, so a retry could post it twice. The outbox decides about retries.
+        """
+        core = self._reddit._core  # prawcore's session: the only place its retries are set
+        retries = core._retry_strategy_class
+        core._retry_strategy_class = OneAttempt
+        try:
+            with translate_reddit_errors(f"replying to {thing_id}"):
+                result: Any = self._reddit.request(
+                    method="POST",
+                    path="/api/comment",
+                    data={"thing_id": thing_id, "text": text, "api_type": "json"},
+                )
+        finally:
+            core._retry_strategy_class = retries
         try:
             things = result["json"]["data"]["things"]
             return str(things[0]["data"]["name"])
