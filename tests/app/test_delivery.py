@@ -95,3 +95,25 @@ def test_a_busy_platform_does_not_hold_up_another(sessions: Sessions) -> None:
     assert busy_x.calls == 1  # after X said "not now", its next reply waited for the next run
     assert [r.status for r in replies(sessions)] == ["approved", "approved", "sent"]
     assert [d.platform for d in reddit.drafts] == ["reddit"]
+
+
+class StoredThenFailed(RecordingReplier):
+    """A platform that stores the first post and then answers 503 anyway."""
+
+    def deliver(self, draft: ReplyDraft) -> str:
+        posted = super().deliver(draft)
+        if len(self.drafts) == 1:
+            raise TransientError("reddit unavailable while replying: ServerError")
+        return posted
+
+
+def test_a_retry_first_asks_whether_the_failed_try_got_through(sessions: Sessions) -> None:
+    approved(sessions, (1, "reddit"))
+    platform = StoredThenFailed()
+    with time_machine.travel(T0, tick=False) as clock:
+        assert deliver_pending(sessions, {"reddit": platform}, False, 10) == 0
+        clock.shift(timedelta(minutes=1))
+        assert deliver_pending(sessions, {"reddit": platform}, False, 10) == 1
+    assert len(platform.drafts) == 1  # found on the platform: not posted a second time
+    [reply] = replies(sessions)
+    assert (reply.status, reply.platform_post_id) == ("sent", "post-1")
