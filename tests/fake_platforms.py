@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import html
 import json
 import os
 import random
@@ -206,7 +207,11 @@ def snowflake(created: datetime, seq: int) -> int:
 
 
 class FakeX(FakeServer):
-    """GET /2/users/:id/mentions and /2/tweets/search/recent: since_id, until_id, start_time, tokens."""
+    """GET /2/users/:id/mentions and /2/tweets/search/recent: since_id, until_id, start_time, tokens.
+
+    With our account's OAuth 1.0a keys: POST /2/tweets, GET /2/users/me and /2/users/:id/tweets. A post
+    joins the timeline as on X (`publish_posts`): search finds it, the mentions timeline only if it names us.
+    """
 
     def __init__(
         self,
@@ -229,6 +234,9 @@ class FakeX(FakeServer):
         self.posted: list[dict[str, Any]] = []  # POST /2/tweets that X accepted
         self.posting_forbidden = False  # answer posts as X does for an app without the access tier
         self.on_post: Callable[[], None] | None = None  # called once a post is stored, before X answers
+        # as on X, an accepted post joins the timeline that search reads (mentions only if it names us)
+        self.publish_posts = True
+        self._user(BRAND_ID, BRAND_HANDLE, followers=5400, name="Nimbus Cycles")
 
     def add_mentions(
         self, count: int, *, newest: datetime | None = None, spacing: timedelta = timedelta(seconds=20)
@@ -240,54 +248,88 @@ class FakeX(FakeServer):
             for n in range(count):
                 self._seq += 1
                 created = newest - spacing * (count - 1 - n)
-                tweet_id = snowflake(created, self._seq)
                 user_id = str(2000 + self._seq % 97)
-                self.users.setdefault(
-                    user_id,
-                    {
-                        "id": user_id,
-                        "username": f"rider{user_id}",
-                        "name": f"Rider {user_id}",
-                        "verified": False,
-                        "description": "",
-                        "created_at": "2019-05-01T10:00:00.000Z",
-                        "public_metrics": {
-                            "followers_count": int(user_id) % 500,
-                            "following_count": 10,
-                            "tweet_count": 100,
-                            "listed_count": 0,
-                        },
-                    },
-                )
+                self._user(user_id, f"rider{user_id}", followers=int(user_id) % 500)
                 text = f"{TEXTS[self._seq % len(TEXTS)]} #{self._seq}"
-                self.tweets[tweet_id] = {
-                    "id": str(tweet_id),
-                    "edit_history_tweet_ids": [str(tweet_id)],
-                    "text": text,
-                    "author_id": user_id,
-                    "conversation_id": str(tweet_id),
-                    "created_at": created.strftime("%Y-%m-%dT%H:%M:%S.")
-                    + f"{created.microsecond // 1000:03d}Z",
-                    "lang": "en",
-                    "entities": {
-                        "mentions": [
-                            {
-                                "start": text.index("@"),
-                                "end": text.index("@") + 13,
-                                "username": BRAND_HANDLE,
-                                "id": BRAND_ID,
-                            }
-                        ]
-                    },
-                    "public_metrics": {
-                        "retweet_count": 0,
-                        "reply_count": 0,
-                        "like_count": 1,
-                        "quote_count": 0,
-                    },
-                }
-                ids.append(str(tweet_id))
+                ids.append(self._store_tweet(text, user_id, created))
         return ids
+
+    def add_tweet(
+        self,
+        text: str,
+        *,
+        author_username: str,
+        mentions_brand: bool = False,
+        created: datetime | None = None,
+        followers: int = 120,
+    ) -> str:
+        """Add one tweet by `author_username` (our own account when it is BRAND_HANDLE); its id.
+
+        `mentions_brand` gives it entities.mentions naming our account, as X sends for a text with
+        @NimbusCycles in it; without it the tweet has no entities at all (X leaves the key out).
+        """
+        at = f"@{BRAND_HANDLE}"
+        if mentions_brand != (at.lower() in text.lower()):
+            raise ValueError(f"mentions_brand={mentions_brand} but the text {text!r} says otherwise")
+        with self.lock:
+            self._seq += 1
+            if author_username.lower() == BRAND_HANDLE.lower():
+                user_id = self._user(BRAND_ID, BRAND_HANDLE, followers=followers, name="Nimbus Cycles")
+            else:
+                known = [u["id"] for u in self.users.values() if u["username"] == author_username]
+                user_id = self._user(known[0] if known else str(3000 + self._seq), author_username, followers)
+            return self._store_tweet(text, user_id, created or datetime.fromtimestamp(time.time(), tz=UTC))
+
+    def _user(self, user_id: str, username: str, followers: int, name: str | None = None) -> str:
+        self.users.setdefault(
+            user_id,
+            {
+                "id": user_id,
+                "username": username,
+                "name": name or f"Rider {user_id}",
+                "verified": False,
+                "description": "",
+                "created_at": "2019-05-01T10:00:00.000Z",
+                "public_metrics": {
+                    "followers_count": followers,
+                    "following_count": 10,
+                    "tweet_count": 100,
+                    "listed_count": 0,
+                },
+            },
+        )
+        return user_id
+
+    def _store_tweet(
+        self, text: str, user_id: str, created: datetime, *, in_reply_to: str | None = None
+    ) -> str:
+        """A v2 tweet object as X sends it; entities.mentions only for @handles of users X knows."""
+        tweet_id = snowflake(created, self._seq)
+        by_name = {u["username"].lower(): u for u in self.users.values()}
+        mentions = [
+            {"start": m.start(), "end": m.end(), "username": user["username"], "id": user["id"]}
+            for m in re.finditer(r"(?<!\w)@(\w{1,15})", text)
+            if (user := by_name.get(m.group(1).lower())) is not None
+        ]
+        parent = self.tweets.get(int(in_reply_to)) if in_reply_to else None
+        self.tweets[tweet_id] = {
+            "id": str(tweet_id),
+            "edit_history_tweet_ids": [str(tweet_id)],
+            "text": text,
+            "author_id": user_id,
+            "conversation_id": str(parent["conversation_id"]) if parent else in_reply_to or str(tweet_id),
+            "created_at": created.strftime("%Y-%m-%dT%H:%M:%S.") + f"{created.microsecond // 1000:03d}Z",
+            "lang": "en",
+            **({"entities": {"mentions": mentions}} if mentions else {}),
+            **({"referenced_tweets": [{"type": "replied_to", "id": in_reply_to}]} if in_reply_to else {}),
+            "public_metrics": {
+                "retweet_count": 0,
+                "reply_count": 0,
+                "like_count": 1,
+                "quote_count": 0,
+            },
+        }
+        return str(tweet_id)
 
     def _headers(self, now: float) -> dict[str, str]:
         return {
@@ -340,8 +382,9 @@ class FakeX(FakeServer):
             and path != "/2/tweets/search/recent"
         ):
             return Reply(404, j({"title": "Not Found Error", "status": 404}))
+        mentioning = path.split("/")[3] if path.endswith("/mentions") else None
         try:
-            return Reply(200, j(self._page(query)), self._headers(now))
+            return Reply(200, j(self._page(query, mentioning)), self._headers(now))
         except ValueError:
             problem = {"errors": [{"message": "Invalid pagination_token"}], "title": "Invalid Request"}
             return Reply(400, j(problem), self._headers(now))
@@ -420,14 +463,19 @@ class FakeX(FakeServer):
                 self._headers(now),
             )
         self._seq += 1
-        tweet_id = str(snowflake(datetime.fromtimestamp(now, tz=UTC), self._seq))
+        created = datetime.fromtimestamp(now, tz=UTC)
+        tweet_id = str(snowflake(created, self._seq))
         in_reply_to = (document.get("reply") or {}).get("in_reply_to_tweet_id")
         self.posted.append({"id": tweet_id, "text": text, "in_reply_to": in_reply_to, "posted_at": now})
+        if self.publish_posts:
+            self._store_tweet(text, BRAND_ID, created, in_reply_to=in_reply_to)
         if self.on_post is not None:  # e.g. kill the client between the platform's work and its answer
             self.on_post()
         return Reply(201, j({"data": {"id": tweet_id, "text": text}}), self._headers(now))
 
-    def _page(self, query: dict[str, list[str]]) -> dict[str, Any]:
+    def _page(self, query: dict[str, list[str]], mentioning: str | None = None) -> dict[str, Any]:
+        """One page newest first; the mentions timeline holds only tweets whose entities name `mentioning`."""
+
         def one(name: str) -> str | None:
             return query.get(name, [None])[0]
 
@@ -442,6 +490,14 @@ class FakeX(FakeServer):
             until = min(until, below)
         size = int(one("max_results") or 10)
         ids = sorted((i for i in self.tweets if since < i < until), reverse=True)
+        if mentioning is not None:
+            ids = [
+                i
+                for i in ids
+                if any(
+                    m.get("id") == mentioning for m in self.tweets[i].get("entities", {}).get("mentions", ())
+                )
+            ]
         if start_at is not None:
             ids = [
                 i for i in ids if self.tweets[i]["created_at"] >= start_at.strftime("%Y-%m-%dT%H:%M:%S.000Z")
@@ -474,7 +530,8 @@ def to36(number: int) -> str:
 
 
 class FakeReddit(FakeServer):
-    """The token endpoint plus subreddit new/comments, search and inbox mentions listings."""
+    """The token endpoint plus subreddit new/comments, search and inbox mentions listings, and what the
+    replier uses: POST /api/comment (praw's form body) and the account's /user/<name>/comments."""
 
     def __init__(
         self,
@@ -492,16 +549,26 @@ class FakeReddit(FakeServer):
         self.access_token = "fake-access-token"
         self.refuse_tokens = False  # a revoked app: tokens are issued, listings answer 401
         self._next_id = {"t1": 36**5, "t3": 36**4}
+        self.account: str | None = None  # who a password grant logs in: the author of its comments
+        self.comments: list[dict[str, Any]] = []  # t1 things made by POST /api/comment or comment()
+        # parent fullname -> the error Reddit answers a comment under it with, e.g. LOCKED
+        self.refusals: dict[str, list[str | None]] = {}
+        # called once a comment is stored, before Reddit answers; a fault it returns is the answer (Reddit
+        # has been seen to answer 5xx for a comment it did store)
+        self.on_post: Callable[[], Fault | None] | None = None
+        self.publish_posts = True  # as on Reddit, a new comment shows in its subreddit's comments feed
+        self._authors: dict[str, str] = {}  # username -> t2 fullname, for things with a chosen author
 
-    def _thing(self, kind: str, created: datetime, sub: str, n: int, text: str) -> dict[str, Any]:
+    def _thing(
+        self, kind: str, created: datetime, sub: str, n: int, text: str, *, author: str | None = None
+    ) -> dict[str, Any]:
         self._next_id[kind] += 1
         id36 = to36(self._next_id[kind])
-        author = f"rider{n % 89}"
         data: dict[str, Any] = {
             "id": id36,
             "name": f"{kind}_{id36}",
-            "author": author,
-            "author_fullname": f"t2_{to36(1000 + n % 89)}",
+            "author": author or f"rider{n % 89}",
+            "author_fullname": self._author_fullname(author) if author else f"t2_{to36(1000 + n % 89)}",
             "subreddit": sub,
             "subreddit_id": "t5_2qh1i",
             "created_utc": created.timestamp(),
@@ -533,6 +600,9 @@ class FakeReddit(FakeServer):
             }
         return {"kind": kind, "data": data}
 
+    def _author_fullname(self, author: str) -> str:
+        return self._authors.setdefault(author.lower(), f"t2_{to36(36**4 + len(self._authors))}")
+
     def add(self, path: str, kind: str, count: int, *, newest: datetime | None = None) -> list[str]:
         """Add `count` things to a feed path (e.g. /r/NimbusCycles/new), newest last, 30 s apart."""
         newest = newest or datetime.fromtimestamp(time.time(), tz=UTC)
@@ -558,6 +628,84 @@ class FakeReddit(FakeServer):
                 names.append(str(thing["data"]["name"]))
         return names
 
+    def add_thing(
+        self, path: str, kind: str, text: str, *, author: str, created: datetime | None = None
+    ) -> str:
+        """Add one submission (`text` is its title) or comment by `author` to a /r/<sub>/new or
+        /r/<sub>/comments feed; its fullname. Each submission is a thread of its own."""
+        created = created or datetime.fromtimestamp(time.time(), tz=UTC)
+        with self.lock:
+            feed = self.feeds.setdefault(path, [])
+            thing = self._thing(kind, created, path.split("/")[2], len(feed), text, author=author)
+            feed.append(thing)
+            feed.sort(key=lambda t: float(t["data"]["created_utc"]))
+        return str(thing["data"]["name"])
+
+    def comment(
+        self, parent: str, text: str, *, author: str, created: datetime | None = None
+    ) -> dict[str, Any]:
+        """Store a comment by `author` under the post or comment `parent` as Reddit does; the t1 thing,
+        in the fields of the recorded /api/comment answer (plus author_fullname, as listings since 2019)."""
+        created = created or datetime.fromtimestamp(time.time(), tz=UTC)
+        with self.lock:
+            target = self._find(parent)
+            sub = str(target["subreddit"]) if target else "NimbusCycles"
+            link = parent if parent.startswith("t3_") else str((target or {}).get("link_id") or "t3_abc12")
+            self._next_id["t1"] += 1
+            id36 = to36(self._next_id["t1"])
+            thing = {
+                "kind": "t1",
+                "data": {
+                    "subreddit_id": "t5_2qh1i",
+                    "banned_by": None,
+                    "removal_reason": None,
+                    "link_id": link,
+                    "likes": True,
+                    "replies": "",
+                    "user_reports": [],
+                    "saved": False,
+                    "id": id36,
+                    "gilded": 0,
+                    "archived": False,
+                    "report_reasons": [],
+                    "author": author,
+                    "author_fullname": self._author_fullname(author),
+                    "parent_id": parent,
+                    "score": 1,
+                    "approved_by": None,
+                    "controversiality": 0,
+                    "body": text,
+                    "edited": False,
+                    "author_flair_css_class": None,
+                    "downs": 0,
+                    "body_html": f'<div class="md"><p>{html.escape(text)}</p>\n</div>',
+                    "stickied": False,
+                    "subreddit": sub,
+                    "score_hidden": False,
+                    "name": f"t1_{id36}",
+                    "created": created.timestamp(),
+                    "author_flair_text": None,
+                    "created_utc": created.timestamp(),
+                    "ups": 1,
+                    "mod_reports": [],
+                    "num_reports": 0,
+                    "distinguished": None,
+                },
+            }
+            self.comments.append(thing)
+            if self.publish_posts:
+                feed = self.feeds.setdefault(f"/r/{sub}/comments", [])
+                feed.append(thing)
+                feed.sort(key=lambda t: float(t["data"]["created_utc"]))
+        return thing
+
+    def _find(self, fullname: str) -> dict[str, Any] | None:
+        """The data of a thing the fake holds, by fullname."""
+        for thing in (t for things in (*self.feeds.values(), self.comments) for t in things):
+            if thing["data"]["name"] == fullname:
+                return dict(thing["data"])
+        return None
+
     def _headers(self, now: float) -> dict[str, str]:
         return {
             "x-ratelimit-remaining": f"{float(self.window.remaining):.1f}",
@@ -572,18 +720,25 @@ class FakeReddit(FakeServer):
         if path == "/api/v1/access_token":
             if headers.get("Authorization") != f"Basic {self.credentials}":
                 return Reply(401, j({"message": "Unauthorized", "error": 401}))
+            grant = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+            if grant.get("grant_type") == "password":  # a script app logs in as its account
+                self.account = grant.get("username")
             return Reply(
                 200,
                 j(
                     {
-                        "access_token": self.access_token,
+                        # without the account's login, an app-only token: it reads but cannot comment
+                        "access_token": self.access_token
+                        if grant.get("grant_type") == "password"
+                        else f"app-{self.access_token}",
                         "token_type": "bearer",
                         "expires_in": 86400,
                         "scope": "*",
                     }
                 ),
             )
-        if self.refuse_tokens or headers.get("Authorization") != f"bearer {self.access_token}":
+        token = str(headers.get("Authorization", "")).removeprefix("bearer ")
+        if self.refuse_tokens or token not in (self.access_token, f"app-{self.access_token}"):
             return Reply(
                 401,
                 j({"message": "Unauthorized", "error": 401}),
@@ -602,7 +757,9 @@ class FakeReddit(FakeServer):
             )
         if fault:
             return self.fault_reply(fault, self._headers(now))
-        feed = self._feed(path.rstrip("/"), query)
+        if method == "POST" and path.rstrip("/") == "/api/comment":
+            return self._post_comment(body, now, self.account if token == self.access_token else None)
+        feed = self._feed(path.rstrip("/"), query) if method == "GET" else None
         if feed is None:
             return Reply(404, j({"message": "Not Found", "error": 404}))
         newest_first = list(reversed(feed))
@@ -626,6 +783,24 @@ class FakeReddit(FakeServer):
         }
         return Reply(200, j(listing), self._headers(now))
 
+    def _post_comment(self, body: bytes, now: float, account: str | None) -> Reply:
+        """POST /api/comment, form-encoded as praw sends it; with api_type=json Reddit answers 200 either
+        way, the new thing in json.data.things or why not in json.errors ([code, message, field])."""
+        form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+        if account is None:  # an app-only token: commenting needs a logged-in user
+            return Reply(403, j({"message": "Forbidden", "error": 403}), self._headers(now))
+        parent, text = form.get("thing_id", ""), form.get("text", "")
+        error = self.refusals.get(parent)
+        if error is None and not text.strip():
+            error = ["NO_TEXT", "we need something here", "text"]
+        if error is not None:
+            return Reply(200, j({"json": {"errors": [error]}}), self._headers(now))
+        thing = self.comment(parent, text, author=account, created=datetime.fromtimestamp(now, tz=UTC))
+        late = self.on_post() if self.on_post is not None else None  # e.g. kill the client here
+        if late is not None:
+            return self.fault_reply(late, self._headers(now))
+        return Reply(200, j({"json": {"errors": [], "data": {"things": [thing]}}}), self._headers(now))
+
     def _feed(self, path: str, query: dict[str, list[str]]) -> list[dict[str, Any]] | None:
         if path.endswith("/search"):
             q = query.get("q", [""])[0].lower().strip('"')
@@ -635,6 +810,14 @@ class FakeReddit(FakeServer):
             )
         if path == "/message/mentions" or re.fullmatch(r"/r/\w+/(new|comments)", path):
             return self.feeds.get(path, [])
+        user = re.fullmatch(r"/user/([\w-]+)/comments", path)
+        if user is not None:  # sort=new: everything the user commented, anywhere
+            things = {
+                str(t["data"]["name"]): t
+                for t in (t for things in (*self.feeds.values(), self.comments) for t in things)
+                if t["kind"] == "t1" and str(t["data"]["author"]).lower() == user.group(1).lower()
+            }
+            return sorted(things.values(), key=lambda t: float(t["data"]["created_utc"]))
         return None
 
 

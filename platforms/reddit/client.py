@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import praw
+import prawcore
 import prawcore.exceptions as pe
 from prawcore.sessions import FiniteRetryStrategy
 
@@ -48,6 +49,13 @@ def translate_reddit_errors(what: str) -> Iterator[None]:
         raise PermanentError(f"reddit refused {what}: {err}") from err
 
 
+class TimeoutRequestor(prawcore.Requestor):  # type: ignore[misc]  # prawcore ships no type information
+    """prawcore's requestor, held to the timeout it was built with."""
+
+    def request(self, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
+        return super().request(*args, timeout=self.timeout, **kwargs)
+
+
 def make_reddit(
     credentials: Mapping[str, str | None], *, oauth_url: str, reddit_url: str, timeout_s: int
 ) -> praw.Reddit:
@@ -61,6 +69,9 @@ def make_reddit(
         oauth_url=oauth_url.rstrip("/"),
         reddit_url=reddit_url.rstrip("/"),
         timeout=timeout_s,
+        # praw keeps `timeout` in its config only; prawcore would use its own 16 s for every request
+        requestor_class=TimeoutRequestor,
+        requestor_kwargs={"timeout": timeout_s},
         check_for_updates=False,
         check_for_async=False,
     )
