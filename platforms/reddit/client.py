@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import re
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -174,5 +175,18 @@ class RedditApi:
         except (KeyError, IndexError, TypeError) as err:
             errors = (result or {}).get("json", {}).get("errors") if isinstance(result, dict) else None
             if errors:
-                raise PermanentError(f"reddit refused the reply: {errors}") from err
+                raise refusal(thing_id, errors) from err
             raise TransientError(f"reddit sent an unexpected reply body: {err!r}") from err
+
+
+def refusal(thing_id: str, errors: Sequence[Sequence[object]]) -> PermanentError | TransientError:
+    """Reddit's [code, message, field] errors as Hark's: RATELIMIT ("try again in 5 minutes") is a wait,
+    anything else (a locked or deleted thread, empty text) refuses this reply only."""
+    words = "; ".join(f"{e[0]}: {e[1]}" if len(e) > 1 else str(e[0]) for e in errors)
+    for error in errors:
+        if error and error[0] == "RATELIMIT":
+            found = re.search(r"(\d+)\s*(second|minute|hour)", str(error[1] if len(error) > 1 else ""))
+            unit = {"second": 1, "minute": 60, "hour": 3600}
+            wait = float(found.group(1)) * unit[found.group(2)] if found else None
+            return TransientError(f"reddit rate limited replying to {thing_id}: {words}", retry_after_s=wait)
+    return PermanentError(f"reddit refused replying to {thing_id}: {words}")

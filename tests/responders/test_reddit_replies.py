@@ -320,3 +320,15 @@ def test_our_reply_read_back_from_the_subreddit_is_not_recorded_twice(
     with sessions() as session:
         replies = [(r.status, r.platform_post_id) for r in session.scalars(sa.select(ReplyRow))]
     assert replies == [("sent", comment["data"]["name"])]
+
+
+def test_reddits_ratelimit_on_a_comment_is_a_wait_not_a_refusal(fake_reddit: FakeReddit) -> None:
+    fake_reddit.refusals["t3_busy"] = [
+        "RATELIMIT",
+        "you are doing that too much. try again in 5 minutes.",
+        "ratelimit",
+    ]
+    with pytest.raises(TransientError, match="RATELIMIT") as limited:
+        replier(fake_reddit).deliver(draft(1, "t3_busy"))
+    assert limited.value.retry_after_s == 300
+    assert fake_reddit.comments == []
