@@ -36,6 +36,13 @@ def _print_reply(reply: dict[str, Any]) -> None:
             out.print(f"{key}: {escape(str(reply[key]))}")
 
 
+def _show(reply: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        emit_json(reply)
+    else:
+        _print_reply(reply)
+
+
 @replies_cli.command("list")
 @exits_cleanly
 def list_(
@@ -70,10 +77,7 @@ def show(reply: ReplyArg, as_json: JsonOption = False) -> None:
 
     with unit_of_work() as session:
         document = show_reply(session, reply)
-    if as_json:
-        emit_json(document)
-    else:
-        _print_reply(document)
+    _show(document, as_json)
 
 
 @replies_cli.command()
@@ -88,10 +92,7 @@ def approve(
 
     with unit_of_work() as session:
         document = approve_reply(session, reply, by=by)
-    if as_json:
-        emit_json(document)
-    else:
-        _print_reply(document)
+    _show(document, as_json)
 
 
 @replies_cli.command()
@@ -123,10 +124,7 @@ def send(
             paused = replies_paused(session)
     finally:
         db.engine.dispose()
-    if as_json:
-        emit_json(document)
-    else:
-        _print_reply(document)
+    _show(document, as_json)
     if document["status"] != "sent":
         why = f"replies are paused by {paused.by}" if paused else document["error"] or "not sent"
         typer.echo(f"error: reply {reply} is {document['status']}: {why}", err=True)
@@ -146,10 +144,7 @@ def edit(
 
     with unit_of_work() as session:
         document = edit_reply(session, reply, text, by=actor_name(actor))
-    if as_json:
-        emit_json(document)
-    else:
-        _print_reply(document)
+    _show(document, as_json)
 
 
 @replies_cli.command()
@@ -160,10 +155,7 @@ def cancel(reply: ReplyArg, actor: ActorOption = None, as_json: JsonOption = Fal
 
     with unit_of_work() as session:
         document = cancel_reply(session, reply, by=actor_name(actor))
-    if as_json:
-        emit_json(document)
-    else:
-        _print_reply(document)
+    _show(document, as_json)
 
 
 @replies_cli.command()

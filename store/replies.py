@@ -202,13 +202,17 @@ def retry_reply(
 def claim_reply(session: so.Session, reply_id: int) -> ReplyDraft | None:
     """Mark an approved reply `sending` and return what to post; None if someone else took it.
 
-    Commit this before calling the platform: a crash after the call leaves it `sending`, never resent.
+    Commit this before calling the platform: a crash after the call leaves it `sending`, and the next start
+    asks the platform about it before anything is sent again.
     """
     reply = session.get_one(ReplyRow, reply_id)
     if reply.status != "approved":
         return None
-    mention = session.get_one(MentionRow, reply.mention_id)
     reply.status, reply.updated_at = "sending", datetime.now(UTC)  # updated_at: where a recovery looks from
+    return _draft(reply, session.get_one(MentionRow, reply.mention_id))
+
+
+def _draft(reply: ReplyRow, mention: MentionRow) -> ReplyDraft:
     return ReplyDraft(
         reply_id=reply.id,
         platform=mention.platform,
@@ -240,16 +244,7 @@ def interrupted_replies(session: so.Session) -> list[tuple[ReplyDraft, datetime]
     for reply in session.scalars(
         sa.select(ReplyRow).where(ReplyRow.status == "sending").order_by(ReplyRow.id)
     ):
-        mention = session.get_one(MentionRow, reply.mention_id)
-        draft = ReplyDraft(
-            reply_id=reply.id,
-            platform=mention.platform,
-            in_reply_to=mention.external_id,
-            author_handle=mention.author_handle,
-            text=reply.text,
-            idempotency_key=reply.idempotency_key,
-        )
-        out.append((draft, reply.updated_at))
+        out.append((_draft(reply, session.get_one(MentionRow, reply.mention_id)), reply.updated_at))
     return out
 
 
