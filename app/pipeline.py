@@ -247,7 +247,8 @@ def _auto_reply(
     reason = f"{block.rule}: {block.why}"
     queue_reply(session, row, rendered.text or "", template=decision.template, status="blocked", error=reason)
     template = decision.template if rendered.text is not None else None  # the card suggests what was blocked
-    return Decision("queue", f"{decision.rule} (blocked: {reason})", template, decision.channel)
+    # the rule's name only: why it blocked is kept with the reply (route_rule is a short column)
+    return Decision("queue", f"{decision.rule} (blocked: {block.rule})", template, decision.channel)
 
 
 def _weigh(

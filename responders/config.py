@@ -19,6 +19,7 @@ from hark.records import Intent, Sentiment
 from platforms.registry import known_platform
 
 Action = Literal["ignore", "queue", "auto_reply", "escalate"]
+TEMPLATE_NAME_LIMIT = 100  # replies.template
 
 
 class RuleMatch(BaseModel):
@@ -36,7 +37,8 @@ class RuleMatch(BaseModel):
 
 class RoutingRule(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    name: str
+    # stored with each routed mention, with "(blocked: <policy rule>)" when the policy held a reply back
+    name: str = Field(min_length=1, max_length=70)
     when: RuleMatch = RuleMatch()
     action: Action
     template: str | None = None  # a key of routing.templates, for auto_reply (and as a suggestion)
@@ -68,6 +70,10 @@ class RoutingConfig(BaseModel):
             if name not in self.templates:
                 raise ValueError(f"suggestions.{intent}: no template named {name!r}")
         for name, source in self.templates.items():
+            if len(name) > TEMPLATE_NAME_LIMIT:  # stored with every reply made from it
+                raise ValueError(
+                    f"templates: the name {name[:20]!r}... is over {TEMPLATE_NAME_LIMIT} characters"
+                )
             variants = source.values() if isinstance(source, dict) else [source]
             if not source or any(not v or (not isinstance(v, str) and not all(v)) for v in variants):
                 raise ValueError(f"templates.{name}: a template needs at least one non-empty text")

@@ -17,6 +17,7 @@ STATUSES = ("draft", "blocked", "approved", "sending", "sent", "failed", "cancel
 APPROVABLE = ("draft", "blocked", "failed")  # a person may send what the policy held back or what failed
 EDITABLE = ("draft", "blocked", "approved", "failed")
 CANCELLABLE = ("draft", "blocked", "approved", "failed")
+NAME_LIMIT = 100  # replies.approved_by and audit_log.actor
 
 
 class ReplyStateError(HarkError):
@@ -69,6 +70,13 @@ def show_reply(session: so.Session, reply_id: int) -> dict[str, Any]:
     return _document(*_get(session, reply_id))
 
 
+def _who(by: str) -> str:
+    """A person's name as the outbox and the audit log keep it."""
+    if not by.strip() or len(by) > NAME_LIMIT:
+        raise ReplyStateError(f"give who acts as 1 to {NAME_LIMIT} characters, not {len(by)}")
+    return by.strip()
+
+
 def _change(
     session: so.Session, reply_id: int, allowed: tuple[str, ...], what: str
 ) -> tuple[ReplyRow, MentionRow]:
@@ -95,6 +103,7 @@ def _check_fits(text: str, platform_name: str) -> int:
 
 def approve_reply(session: so.Session, reply_id: int, *, by: str) -> dict[str, Any]:
     """A person sends the reply as it stands: the deliver stage posts it (once) at its next run."""
+    by = _who(by)
     reply, mention = _change(session, reply_id, APPROVABLE, "approved")
     _check_fits(reply.text, mention.platform)
     before = reply.status
@@ -106,6 +115,7 @@ def approve_reply(session: so.Session, reply_id: int, *, by: str) -> dict[str, A
 def edit_reply(session: so.Session, reply_id: int, text: str, *, by: str) -> dict[str, Any]:
     """New words for a reply not yet sent; they must fit the platform. An approved reply stays approved,
     now by the person who wrote its words."""
+    by = _who(by)
     reply, mention = _change(session, reply_id, EDITABLE, "edited")
     platform = get_platform(mention.platform)
     text = text.strip()
@@ -123,6 +133,7 @@ def edit_reply(session: so.Session, reply_id: int, text: str, *, by: str) -> dic
 
 def cancel_reply(session: so.Session, reply_id: int, *, by: str) -> dict[str, Any]:
     """The reply will never be sent; the row stays, so the mention keeps its one reply key."""
+    by = _who(by)
     reply, mention = _change(session, reply_id, CANCELLABLE, "cancelled")
     before = reply.status
     reply.status, reply.updated_at = "cancelled", datetime.now(UTC)

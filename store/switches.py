@@ -28,6 +28,7 @@ def replies_paused(session: so.Session) -> Pause | None:
 
 def pause_replies(session: so.Session, *, by: str, reason: str | None) -> Pause:
     """Stop every process from sending; replies keep waiting in the outbox. Pausing twice keeps the first."""
+    by = by[:100]  # switches.set_by and audit_log.actor hold 100 characters
     row = session.get(SwitchRow, REPLIES_PAUSED)
     if row is None:
         row = SwitchRow(name=REPLIES_PAUSED, reason=reason, set_by=by, set_at=datetime.now(UTC))
@@ -38,6 +39,7 @@ def pause_replies(session: so.Session, *, by: str, reason: str | None) -> Pause:
 
 def resume_replies(session: so.Session, *, by: str) -> bool:
     """Let replies flow again; False if they were not paused."""
+    by = by[:100]
     row = session.get(SwitchRow, REPLIES_PAUSED)
     if row is None:
         return False

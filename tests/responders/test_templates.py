@@ -127,3 +127,10 @@ def test_hostile_names_never_render_as_code_nor_over_the_limit(
         else:
             assert rendered.text == f"Thanks, {name}!"  # the value, as text: never evaluated
             assert platform.reply_length(rendered.text) <= platform.reply_limit
+
+
+def test_names_stored_with_each_reply_fit_their_columns() -> None:
+    with pytest.raises(ValueError, match="at most 70 characters"):
+        RoutingConfig.model_validate({"rules": [{"name": "r" * 71, "action": "queue"}]})
+    with pytest.raises(ValueError, match="over 100 characters"):
+        RoutingConfig.model_validate({"templates": {"t" * 101: "hi"}})
