@@ -46,7 +46,7 @@ from store.replies import (
     queue_reply,
     record_observed_reply,
 )
-from store.similar_replies import add_vectors, similar_replies
+from store.similar_replies import ReplyIndex, add_vectors
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +135,7 @@ def route_pending(sessions: Sessions, routing: Routing, limit: int) -> int:
     with sessions.begin() as session:
         rows = pending_mentions(session, "route", limit)
         labels = _labels_of(session, rows)
+        index = ReplyIndex(session)  # the team's past replies, read once for every card of the batch
         now = datetime.now(UTC)
         for row in rows:
             label = labels[row.id]
@@ -161,6 +162,7 @@ def route_pending(sessions: Sessions, routing: Routing, limit: int) -> int:
                     customer=customer,
                     decision=decision,
                     priority=facts.priority,
+                    index=index,
                 )
                 cards.append(card)
             set_route(row, decision.action, decision.rule, routed_at=None if card else now)
@@ -172,6 +174,11 @@ def route_pending(sessions: Sessions, routing: Routing, limit: int) -> int:
             mark_routed(session, card.mention_id, datetime.now(UTC))
             attach_card(session, card.case_id, channel=card.channel, ref=ref, escalated=card.escalated)
     return len(rows)
+
+
+def _template_for(routing: Routing, decision: Decision, label: Labels) -> str | None:
+    """The routing rule's template, else the one suggested for the post's intent."""
+    return decision.template or routing.cfg.routing.suggestions.get(label.intent)  # type: ignore[call-overload]
 
 
 def _route_facts(
@@ -287,7 +294,7 @@ def explain_auto_reply(session: so.Session, routing: Routing, mention_id: int) -
     label = _labels_of(session, [row])[row.id]
     facts, customer = _route_facts(session, routing, row, label)
     decision = decide(routing.cfg.routing, facts)
-    template = decision.template or routing.cfg.routing.suggestions.get(label.intent)  # type: ignore[call-overload]
+    template = _template_for(routing, decision, label)
     document: dict[str, Any] = {
         "mention": {"id": row.id, "platform": row.platform, "external_id": row.external_id, "url": row.url},
         "route": {"action": decision.action, "rule": decision.rule},
@@ -326,10 +333,11 @@ def _card(
     customer: CustomerRow | None,
     decision: Decision,
     priority: int,
+    index: ReplyIndex,
 ) -> QueueCard:
     queue_cfg = routing.cfg.responders.queue
     escalated = decision.action == "escalate"
-    template = decision.template or routing.cfg.routing.suggestions.get(label.intent)  # type: ignore[call-overload]
+    template = _template_for(routing, decision, label)
     suggestion = _reply_text(routing, template, row=row, label=label, customer=customer) if template else None
     assert row.case_id is not None  # noqa: S101  # callers route only mentions with a case here
     return QueueCard(
@@ -349,5 +357,5 @@ def _card(
         escalated=escalated,
         history_count=earlier_mentions(session, row.customer_id, row.id),
         suggested_reply=suggestion.text if suggestion else None,
-        similar_replies=tuple(text for text, _ in similar_replies(session, row.id)),
+        similar_replies=tuple(text for text, _ in index.similar(row.id)),
     )

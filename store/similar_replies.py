@@ -40,26 +40,45 @@ def add_vectors(session: so.Session, vectors: Sequence[tuple[int, str, Sequence[
             )
 
 
+class ReplyIndex:
+    """The replies people sent, with the embeddings of the posts they answered, read once per model
+    version: a route batch asks it for every card without reading them again."""
+
+    def __init__(self, session: so.Session) -> None:
+        self._session = session
+        self._by_model: dict[str, list[tuple[int, str, array[float]]]] = {}
+
+    def _candidates(self, model_version: str) -> list[tuple[int, str, array[float]]]:
+        if model_version not in self._by_model:
+            rows = self._session.execute(
+                sa.select(ReplyRow.mention_id, ReplyRow.text, MentionVectorRow.vector)
+                .join(MentionVectorRow, MentionVectorRow.mention_id == ReplyRow.mention_id)
+                .where(
+                    ReplyRow.status == "sent",
+                    sa.or_(ReplyRow.approved_by.is_(None), ReplyRow.approved_by != AUTO),  # people's words
+                    MentionVectorRow.model_version == model_version,
+                )
+            ).all()
+            self._by_model[model_version] = [(mid, text, unpack(blob)) for mid, text, blob in rows]
+        return self._by_model[model_version]
+
+    def similar(self, mention_id: int, k: int = 3) -> list[tuple[str, float]]:
+        """Up to `k` replies a person approved or wrote to the posts most like this one (same model's
+        embeddings), most similar first, each text once."""
+        own = self._session.get(MentionVectorRow, mention_id)
+        if own is None:
+            return []
+        target = unpack(own.vector)
+        best: dict[str, float] = {}
+        for answered, text, vector in self._candidates(own.model_version):
+            if answered == mention_id:
+                continue
+            score = _cosine(target, vector)
+            if score >= MIN_SIMILARITY and score > best.get(text, -1.0):
+                best[text] = score
+        return sorted(best.items(), key=lambda item: -item[1])[:k]
+
+
 def similar_replies(session: so.Session, mention_id: int, k: int = 3) -> list[tuple[str, float]]:
-    """Up to `k` replies a person approved or wrote to the posts most like this one (same model's
-    embeddings), most similar first, each text once."""
-    own = session.get(MentionVectorRow, mention_id)
-    if own is None:
-        return []
-    target = unpack(own.vector)
-    rows = session.execute(
-        sa.select(ReplyRow.text, MentionVectorRow.vector)
-        .join(MentionVectorRow, MentionVectorRow.mention_id == ReplyRow.mention_id)
-        .where(
-            ReplyRow.status == "sent",
-            sa.or_(ReplyRow.approved_by.is_(None), ReplyRow.approved_by != AUTO),  # people's words only
-            MentionVectorRow.model_version == own.model_version,
-            ReplyRow.mention_id != mention_id,
-        )
-    ).all()
-    best: dict[str, float] = {}
-    for text, blob in rows:
-        score = _cosine(target, unpack(blob))
-        if score >= MIN_SIMILARITY and score > best.get(text, -1.0):
-            best[text] = score
-    return sorted(best.items(), key=lambda item: -item[1])[:k]
+    """ReplyIndex.similar for one mention."""
+    return ReplyIndex(session).similar(mention_id, k)
