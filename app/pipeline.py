@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,7 +23,7 @@ from responders.base import QueueResponder
 from responders.guardrails import Check, ReplyAsk, blocking, policy_checks
 from responders.routing import Decision, RouteFacts, decide
 from responders.templates import Rendered, ReplyTemplates, clean_value
-from store.cases import attach_card, case_priority, case_thread, ensure_case
+from store.cases import attach_card, case_card, case_priority, case_thread, ensure_case
 from store.customers import is_vip
 from store.health import record_success
 from store.labels import Labels, add_classifications, labels_for
@@ -43,8 +43,10 @@ from store.mentions import (
 from store.models import CustomerRow, MentionRow
 from store.replies import (
     AUTO,
+    mark_surfaced,
     queue_reply,
     record_observed_reply,
+    unsurfaced_failures,
 )
 from store.similar_replies import ReplyIndex, add_vectors
 
@@ -174,6 +176,59 @@ def route_pending(sessions: Sessions, routing: Routing, limit: int) -> int:
             mark_routed(session, card.mention_id, datetime.now(UTC))
             attach_card(session, card.case_id, channel=card.channel, ref=ref, escalated=card.escalated)
     return len(rows)
+
+
+def surface_failed_replies(sessions: Sessions, routing: Routing, limit: int) -> int:
+    """Put each reply that failed for good in front of a person, once: a note in the thread of its post's
+    card, or, when the post has none (an automated reply), a card whose suggestion is the failed text."""
+    notes: list[tuple[int, int, str, str, str]] = []  # reply, case, channel, thread, text
+    cards: list[tuple[int, QueueCard]] = []
+    with sessions.begin() as session:
+        failures = unsurfaced_failures(session, limit)
+        rows = [session.get_one(MentionRow, reply.mention_id) for reply in failures]
+        labels = _labels_of(session, rows)
+        index = ReplyIndex(session)
+        for reply, row in zip(failures, rows, strict=True):
+            why = f"Our reply to this post failed: {reply.error or 'no reason was recorded'}."
+            shown = case_card(session, row.case_id) if row.case_id else None
+            if shown is not None:
+                assert row.case_id is not None  # noqa: S101  # shown implies a case
+                text = (
+                    f"Our reply to {row.url} failed: {reply.error or 'no reason was recorded'}.\n"
+                    f"It was: {reply.text}\nSend it again with: hark replies approve {reply.id}"
+                )
+                notes.append((reply.id, row.case_id, *shown, text))
+                continue
+            label = labels[row.id]
+            facts, customer = _route_facts(session, routing, row, label)
+            ensure_case(session, row, facts.priority)
+            if row.route_action == "auto_reply":  # a person answers it now
+                set_route(
+                    row, "queue", f"{row.route_rule or 'auto_reply'} (reply failed)", routed_at=row.routed_at
+                )
+            card = _card(
+                session,
+                routing,
+                row=row,
+                label=label,
+                customer=customer,
+                decision=Decision("queue", "reply failed", None, None),
+                priority=facts.priority,
+                index=index,
+            )
+            cards.append((reply.id, replace(card, suggested_reply=reply.text, notice=why)))
+    for reply_id, case_id, channel, thread, text in notes:
+        routing.queue.note(channel, thread, text)  # errors leave it unsurfaced: shown at the next run
+        with sessions.begin() as session:
+            mark_surfaced(session, reply_id, case_id, datetime.now(UTC))
+    for reply_id, card in cards:
+        with sessions() as session:
+            opened = case_thread(session, card.case_id)  # an earlier card of this batch may have opened it
+        ref = routing.queue.post_card(card, thread=opened)
+        with sessions.begin() as session:
+            mark_surfaced(session, reply_id, card.case_id, datetime.now(UTC))
+            attach_card(session, card.case_id, channel=card.channel, ref=ref, escalated=card.escalated)
+    return len(failures)
 
 
 def _template_for(routing: Routing, decision: Decision, label: Labels) -> str | None:

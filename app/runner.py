@@ -22,6 +22,7 @@ from app.pipeline import (
     link_pending,
     poll_once,
     route_pending,
+    surface_failed_replies,
 )
 from app.runtime import Runtime
 from classifiers.base import MENTIONS_PER_CALL
@@ -169,12 +170,16 @@ class Stages:
         replies = self.runtime.config.responders.replies
         return deliver_pending(self.runtime.db.sessions, self.runtime.repliers, replies.kill_switch, BATCH)
 
+    def surface(self) -> int:
+        return surface_failed_replies(self.runtime.db.sessions, self.runtime.routing, BATCH)
+
     def all_after_poll(self) -> dict[str, int]:
         return {
             "classified": drain("classify", self.classify, self.stop),
             "linked": drain("link", self.link, self.stop),
             "routed": drain("route", self.route, self.stop),
             "delivered": drain("deliver", self.deliver, self.stop),
+            "failures_shown": drain("surface", self.surface, self.stop),
         }
 
 
@@ -229,6 +234,7 @@ def run_forever(runtime: Runtime) -> None:
         ("link", stages.link, intervals.link_interval_s),
         ("route", stages.route, intervals.route_interval_s),
         ("deliver", stages.deliver, intervals.deliver_interval_s),
+        ("surface", stages.surface, intervals.deliver_interval_s),  # failed replies, shown to the team
     )
     for name, step, every in steps:
         scheduler.add_job(

@@ -121,6 +121,7 @@ class QueueCard:
     history_count: int = 0  # earlier mentions by the same customer
     suggested_reply: str | None = None
     similar_replies: tuple[str, ...] = ()  # what the team sent to the most similar earlier posts
+    notice: str | None = None  # what the team must know first, e.g. that our automated reply failed
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -20,6 +20,11 @@ class QueueResponder(Protocol):
 
     def post_card(self, card: QueueCard, thread: str | None = None) -> str: ...
 
+    def note(self, channel: str, thread: str, text: str) -> str:
+        """Add `text`, verbatim (never formatting), to the thread of the card `thread` in `channel`; return
+        the new message's reference. Errors as for post_card."""
+        ...
+
 
 class ReplyResponder(Protocol):
     """Posts a reply on a platform.

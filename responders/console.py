@@ -32,6 +32,8 @@ class ConsoleQueueResponder:
     def post_card(self, card: QueueCard, thread: str | None = None) -> str:
         who = get_platform(card.platform).display_handle(card.author_handle)
         body = Text()
+        if card.notice:
+            body.append(f"{card.notice}\n\n", style="bold red")
         body.append(f"{card.platform} {who}", style="bold")
         if card.customer_name:
             body.append(f"  ({card.customer_name}, {card.customer_tier or 'no tier'})")
@@ -53,6 +55,12 @@ class ConsoleQueueResponder:
         self._console.print(
             Panel(body, title=Text(card_title(card)), border_style=_COLOURS[card.sentiment], width=100)
         )
+        return f"console-{next(self._ids)}"
+
+    def note(self, channel: str, thread: str, text: str) -> str:
+        line = Text(f"[note on {thread}] ", style="dim")
+        line.append(text)
+        self._console.print(line)
         return f"console-{next(self._ids)}"
 
 

@@ -45,9 +45,15 @@ def card_blocks(card: QueueCard) -> list[dict[str, Any]]:
         facts.append(f"{card.author_followers:,} followers")
     if card.history_count:
         facts.append(f"{card.history_count} earlier mentions")
+    notice = (
+        [{"type": "section", "text": {"type": "plain_text", "text": f"⚠ {card.notice}"[:SECTION_LIMIT]}}]
+        if card.notice
+        else []
+    )
     quoted = "\n".join(f"&gt; {line}" for line in escape_mrkdwn(card.text).splitlines() or [""])
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": card_title(card)[:150]}},
+        *notice,
         {"type": "section", "text": {"type": "mrkdwn", "text": " · ".join(facts)}},
         {"type": "section", "text": {"type": "mrkdwn", "text": quoted[:SECTION_LIMIT]}},
         {
@@ -158,6 +164,28 @@ class SlackQueueResponder:
             )
         except SlackApiError as err:
             raise translate_slack_error(err, f"posting case {card.case_id}") from err
+        except (urllib.error.URLError, OSError) as err:
+            raise TransientError(f"cannot connect to slack: {err}") from err
+        return str(response["ts"])
+
+    def note(self, channel: str, thread: str, text: str) -> str:
+        """A plain_text block: Slack shows it as typed, so no mention, link or formatting can come alive."""
+        try:
+            response = self._client.chat_postMessage(
+                channel=channel,
+                thread_ts=thread,
+                text=escape_mrkdwn(text)[:200],  # notification fallback
+                blocks=[
+                    {
+                        "type": "section",
+                        "text": {"type": "plain_text", "text": text[:SECTION_LIMIT], "emoji": False},
+                    }
+                ],
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+        except SlackApiError as err:
+            raise translate_slack_error(err, f"adding a note to thread {thread}") from err
         except (urllib.error.URLError, OSError) as err:
             raise TransientError(f"cannot connect to slack: {err}") from err
         return str(response["ts"])

@@ -94,6 +94,14 @@ def case_thread(session: so.Session, case_id: int) -> str | None:
     return session.get_one(CaseRow, case_id).slack_ts
 
 
+def case_card(session: so.Session, case_id: int) -> tuple[str, str] | None:
+    """The channel and reference of the card that opened the case's thread, once one was posted."""
+    case = session.get_one(CaseRow, case_id)
+    if case.slack_ts is None:
+        return None
+    return case.slack_channel or "", case.slack_ts
+
+
 def attach_card(session: so.Session, case_id: int, *, channel: str, ref: str, escalated: bool) -> None:
     """The first card of a case opens its thread; an escalated card escalates the case."""
     case = session.get_one(CaseRow, case_id)

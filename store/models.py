@@ -174,6 +174,7 @@ class ReplyRow(Base):
         server_default=sa.text("0")
     )  # posts the platform could not take
     retry_at: so.Mapped[datetime | None]  # not sent again before this (backoff)
+    surfaced_at: so.Mapped[datetime | None]  # a failed reply was shown to the team (a card or a note)
 
 
 class LeadRow(Base):

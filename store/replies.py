@@ -253,3 +253,19 @@ def fail_interrupted_reply(session: so.Session, reply_id: int, why: str) -> None
     reply = session.get_one(ReplyRow, reply_id)
     reply.status, reply.error, reply.updated_at = "failed", f"{INTERRUPTED} ({why})", datetime.now(UTC)
     log.error("reply_interrupted reply=%d key=%s", reply.id, reply.idempotency_key)
+
+
+def unsurfaced_failures(session: so.Session, limit: int) -> Sequence[ReplyRow]:
+    """Replies that failed for good and that no card or note has shown the team yet, oldest first."""
+    return session.scalars(
+        sa.select(ReplyRow)
+        .where(ReplyRow.status == "failed", ReplyRow.surfaced_at.is_(None))
+        .order_by(ReplyRow.id)
+        .limit(limit)
+    ).all()
+
+
+def mark_surfaced(session: so.Session, reply_id: int, case_id: int, at: datetime) -> None:
+    """The team was shown the failed reply on the card of `case_id` (which now owns the reply)."""
+    reply = session.get_one(ReplyRow, reply_id)
+    reply.surfaced_at, reply.case_id = at, case_id

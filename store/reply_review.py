@@ -108,6 +108,7 @@ def approve_reply(session: so.Session, reply_id: int, *, by: str) -> dict[str, A
     _check_fits(reply.text, mention.platform)
     before = reply.status
     reply.status, reply.approved_by, reply.error, reply.updated_at = "approved", by, None, datetime.now(UTC)
+    reply.surfaced_at = None  # should it fail again, the team hears of it again
     audit(session, by, "reply_approved", f"reply:{reply.id}", {"was": before})
     return _document(reply, mention)
 

@@ -90,6 +90,7 @@ class RecordingQueue:
 
     def __init__(self, failures: int = 0) -> None:
         self.cards: list[tuple[QueueCard, str | None]] = []
+        self.notes: list[tuple[str, str, str]] = []
         self._failures = failures
 
     def post_card(self, card: QueueCard, thread: str | None = None) -> str:
@@ -98,6 +99,10 @@ class RecordingQueue:
             raise TransientError("queue unavailable")
         self.cards.append((card, thread))
         return f"ts-{len(self.cards)}"
+
+    def note(self, channel: str, thread: str, text: str) -> str:
+        self.notes.append((channel, thread, text))
+        return f"note-{len(self.notes)}"
 
 
 class RecordingReplier:

@@ -82,6 +82,29 @@ def test_follow_up_goes_into_the_case_thread(httpserver: HTTPServer) -> None:
     assert form(httpserver.log[0][0])["thread_ts"] == "1763000000.000100"
 
 
+def test_a_note_goes_into_the_thread_as_plain_text(httpserver: HTTPServer) -> None:
+    httpserver.expect_oneshot_request("/api/chat.postMessage").respond_with_json(
+        slack_ok("chat.postMessage", ts="1763000000.000200")
+    )
+    hostile = "Our reply failed: *SYSTEM* <!here> `rm` <@U024BE7LH>"
+    ts = responder(httpserver).note("C123", "1763000000.000100", hostile)
+    assert ts == "1763000000.000200"
+    body = form(httpserver.log[0][0])
+    assert (body["channel"], body["thread_ts"]) == ("C123", "1763000000.000100")
+    blocks = json.loads(str(body["blocks"])) if isinstance(body["blocks"], str) else body["blocks"]
+    assert blocks == [{"type": "section", "text": {"type": "plain_text", "text": hostile, "emoji": False}}]
+    assert "<!here>" not in str(body["text"])  # the notification fallback is escaped too
+
+
+def test_a_card_with_a_notice_says_it_first_in_plain_text() -> None:
+    blocks = card_blocks(card(notice="Our reply to this post failed: *gone*."))
+    assert blocks[1] == {
+        "type": "section",
+        "text": {"type": "plain_text", "text": "⚠ Our reply to this post failed: *gone*."},
+    }
+    assert all(b.get("text", {}).get("type") != "plain_text" for b in card_blocks(card())[1:])
+
+
 def test_escalation_goes_to_the_escalation_channel(httpserver: HTTPServer) -> None:
     httpserver.expect_oneshot_request("/api/chat.postMessage").respond_with_json(slack_ok("chat.postMessage"))
     responder(httpserver).post_card(card(escalated=True, channel=""))
