@@ -101,6 +101,22 @@ class Classification:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CardState:
+    """Where a card's case and its reply stand now: what every update of the card shows."""
+
+    status: str = "new"  # the case's: new, claimed, waiting, resolved
+    assignee: str | None = None  # who claimed it, as "slack:<user id>" or a name from the command line
+    escalated: bool = False
+    sla_due_at: datetime | None = None  # first response due, while there is none
+    snoozed_until: datetime | None = None
+    reply_status: str | None = None  # the outbox's, of the reply to this card's post
+    reply_text: str | None = None
+    reply_by: str | None = None  # who approved or wrote it ("auto" for the policy)
+    reply_url: str | None = None  # the reply on the platform, once sent
+    reply_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class QueueCard:
     """A mention as the community team sees it in the queue."""
 
@@ -122,6 +138,9 @@ class QueueCard:
     suggested_reply: str | None = None
     similar_replies: tuple[str, ...] = ()  # what the team sent to the most similar earlier posts
     notice: str | None = None  # what the team must know first, e.g. that our automated reply failed
+    # why the platform takes no reply from us to this post (a person answers on the platform itself)
+    reply_forbidden: str | None = None
+    state: CardState = CardState()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

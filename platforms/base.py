@@ -30,6 +30,17 @@ class PlatformSpec:
     replies_need_summons: bool
     title_leads_text: bool  # a post's text starts with its title paragraph, which replies quote
     parse_page: PageParser
+    # the web address of our reply, from the address of the post it answers and the reply's platform id
+    reply_url: Callable[[str, str], str | None] = lambda _target_url, _post_id: None
+
+    def reply_refusal(self, mentions_brand_account: bool) -> str | None:
+        """Why the platform refuses any reply from our account to this post, or None when it takes one."""
+        if self.replies_need_summons and not mentions_brand_account:
+            return (
+                f"{self.title} takes replies from our account only to posts that @mention or quote it: "
+                f"answer this one on {self.title} itself"
+            )
+        return None
 
     def display_handle(self, handle: str) -> str:
         return f"{self.handle_prefix}{handle}"

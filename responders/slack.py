@@ -4,105 +4,18 @@ from __future__ import annotations
 
 import logging
 import urllib.error
-from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from hark.errors import AuthError, PermanentError, TransientError
-from hark.records import INTENTS, SENTIMENTS, QueueCard
-from platforms.registry import get_platform
+from hark.records import QueueCard
 from responders.console import card_title
+from responders.slack_blocks import card_blocks, fallback, plain_note
 
 log = logging.getLogger(__name__)
 
 AUTH_ERRORS = frozenset({"invalid_auth", "not_authed", "token_revoked", "account_inactive", "token_expired"})
-SECTION_LIMIT = 3000  # Slack rejects section text longer than this
-
-# The label menus on every card: field -> (placeholder, [(value, option text)]).
-# Each option's value is "<mention id>:<label>", so a click needs no lookup of the card.
-RELABEL_MENUS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
-    "sentiment": ("Sentiment", tuple((s, s.capitalize()) for s in SENTIMENTS)),
-    "intent": ("Intent", tuple((i, i.replace("_", " ").capitalize()) for i in INTENTS)),
-    "needs_reply": ("Reply?", (("true", "Needs a reply"), ("false", "No reply needed"))),
-    "relevant": ("About us?", (("true", "About us"), ("false", "Not about us"))),
-}
-
-
-def escape_mrkdwn(text: str) -> str:
-    """Slack's own escaping: with &, < and > escaped, <!channel>, <@U…> and <url|label> are inert text."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def card_blocks(card: QueueCard) -> list[dict[str, Any]]:
-    who = get_platform(card.platform).display_handle(card.author_handle)
-    facts = [f"*{escape_mrkdwn(who)}* on {card.platform}"]
-    if card.customer_name:
-        facts.append(
-            f"{escape_mrkdwn(card.customer_name)} ({escape_mrkdwn(card.customer_tier or 'no tier')})"
-        )
-    if card.author_followers is not None:
-        facts.append(f"{card.author_followers:,} followers")
-    if card.history_count:
-        facts.append(f"{card.history_count} earlier mentions")
-    notice = (
-        [{"type": "section", "text": {"type": "plain_text", "text": f"⚠ {card.notice}"[:SECTION_LIMIT]}}]
-        if card.notice
-        else []
-    )
-    quoted = "\n".join(f"&gt; {line}" for line in escape_mrkdwn(card.text).splitlines() or [""])
-    blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": card_title(card)[:150]}},
-        *notice,
-        {"type": "section", "text": {"type": "mrkdwn", "text": " · ".join(facts)}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": quoted[:SECTION_LIMIT]}},
-        {
-            "type": "context",
-            "elements": [{"type": "mrkdwn", "text": f"<{escape_mrkdwn(card.url)}|open the post>"}],
-        },
-    ]
-    if card.suggested_reply:
-        blocks.append(
-            {
-                "type": "section",
-                "text": {
-                    "type": "mrkdwn",
-                    "text": f"*Suggested reply:* {escape_mrkdwn(card.suggested_reply)}",
-                },
-            }
-        )
-    if card.similar_replies:
-        earlier = "\n".join(f"• {escape_mrkdwn(text)}" for text in card.similar_replies)
-        blocks.append(
-            {
-                "type": "section",
-                "text": {"type": "mrkdwn", "text": f"*Sent to similar posts:*\n{earlier}"[:SECTION_LIMIT]},
-            }
-        )
-    blocks.append(relabel_block(card))
-    return blocks
-
-
-def relabel_block(card: QueueCard) -> dict[str, Any]:
-    """One menu per correctable label; the model's sentiment and intent are preselected."""
-    current = {"sentiment": card.sentiment, "intent": card.intent}
-    elements = []
-    for field, (placeholder, choices) in RELABEL_MENUS.items():
-        options = [
-            {"text": {"type": "plain_text", "text": text}, "value": f"{card.mention_id}:{value}"}
-            for value, text in choices
-        ]
-        menu: dict[str, Any] = {
-            "type": "static_select",
-            "action_id": f"relabel_{field}",
-            "placeholder": {"type": "plain_text", "text": placeholder},
-            "options": options,
-        }
-        chosen = [o for o, (value, _) in zip(options, choices, strict=True) if value == current.get(field)]
-        if chosen:
-            menu["initial_option"] = chosen[0]
-        elements.append(menu)
-    return {"type": "actions", "block_id": f"relabel:{card.mention_id}", "elements": elements}
 
 
 def translate_slack_error(err: SlackApiError, what: str, *, which: str = "bot token") -> Exception:
@@ -156,7 +69,8 @@ class SlackQueueResponder:
         try:
             response = self._client.chat_postMessage(
                 channel=channel,
-                text=f"{card_title(card)}: {escape_mrkdwn(card.text)[:200]}",  # notification fallback
+                text=fallback(f"{card_title(card)}: {card.text}"),
+                mrkdwn=False,
                 blocks=card_blocks(card),
                 thread_ts=thread,
                 unfurl_links=False,
@@ -174,13 +88,9 @@ class SlackQueueResponder:
             response = self._client.chat_postMessage(
                 channel=channel,
                 thread_ts=thread,
-                text=escape_mrkdwn(text)[:200],  # notification fallback
-                blocks=[
-                    {
-                        "type": "section",
-                        "text": {"type": "plain_text", "text": text[:SECTION_LIMIT], "emoji": False},
-                    }
-                ],
+                text=fallback(text),
+                mrkdwn=False,
+                blocks=plain_note(text),
                 unfurl_links=False,
                 unfurl_media=False,
             )

@@ -5,17 +5,22 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltRequest, BoltResponse
+from slack_bolt.middleware import Middleware
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.signature import SignatureVerifier
 from sqlalchemy.exc import SQLAlchemyError
 
 from hark.errors import ConfigError, TransientError
 from responders.slack import translate_slack_error
+from responders.slack_blocks import escape_mrkdwn
 from store.db import Sessions
 from store.labels import record_correction
+from store.seen_requests import first_sight
 
 log = logging.getLogger(__name__)
 
@@ -37,12 +42,53 @@ def build_slack_app(
     app = App(
         client=client,
         signing_secret=signing_secret,
-        request_verification_enabled=signing_secret is not None,
+        # bolt's own check raises on a timestamp that is not a number (a 500 and a traceback, not a 401) and
+        # logs a refused request's whole body at INFO: SignedRequests does the check instead
+        request_verification_enabled=False,
+        before_authorize=SignedRequests(signing_secret) if signing_secret is not None else None,
         token_verification_enabled=False,  # the queue responder's startup check already called auth.test
         process_before_response=process_before_response,
+        # bolt sets each of its loggers to the root logger's level unless given one: keep them at WARNING,
+        # as every SDK logger is (their DEBUG output carries request bodies)
+        logger=quiet_bolt_logger(),
+        name="slack_bolt.app",  # its listeners' loggers are named after it: under slack_bolt, kept quiet too
     )
     register_review_actions(app, sessions)
     return app
+
+
+def quiet_bolt_logger() -> logging.Logger:
+    logger = logging.getLogger("slack_bolt.hark")
+    logger.setLevel(max(logging.WARNING, logging.getLogger().level))
+    return logger
+
+
+class SignedRequests(Middleware):
+    """Only requests signed with the app's signing secret within the last five minutes get through (HTTP mode;
+    Socket Mode needs no signature). A refusal is a 401 and one log line, never the body."""
+
+    def __init__(self, signing_secret: str) -> None:
+        self._verifier = SignatureVerifier(signing_secret)
+
+    def process(
+        self,
+        *,
+        req: BoltRequest,
+        resp: BoltResponse,
+        next: Callable[[], BoltResponse],  # bolt's own parameter name
+    ) -> BoltResponse:
+        if req.mode == "socket_mode":
+            return next()
+        timestamp = (req.headers.get("x-slack-request-timestamp") or [""])[0]
+        signature = (req.headers.get("x-slack-signature") or [""])[0]
+        if not timestamp.isascii() or not timestamp.isdigit():
+            reason = "timestamp is not a number"
+        elif not self._verifier.is_valid(req.raw_body, timestamp, signature):
+            reason = "bad or stale signature"
+        else:
+            return next()
+        log.warning("slack_request_refused reason=%s", reason)
+        return BoltResponse(status=401, body={"error": "invalid request"})
 
 
 def parse_choice(value: str) -> tuple[int, str]:
@@ -68,11 +114,18 @@ def register_review_actions(app: App, sessions: Sessions) -> None:
         try:
             mention_id, value = parse_choice(str((action.get("selected_option") or {}).get("value", "")))
             with sessions.begin() as session:
+                if not first_sight(session, action_key(user_id, action)):
+                    log.info("slack_replay_ignored action=%s user=%s", action.get("action_id"), user_id)
+                    return
                 row = record_correction(session, mention_id, field, value, who)
+                if row is None:  # it already had that label: nothing changed, nothing to announce
+                    return
                 old, new = row.old_value, row.new_value
         except ValueError as err:
             log.warning("relabel_refused field=%s user=%s reason=%s", field, user_id, err)
-            _tell(client, channel, f"Hark could not relabel this post: {err}", user=user_id)
+            _tell(
+                client, channel, f"Hark could not relabel this post: {escape_mrkdwn(str(err))}", user=user_id
+            )
             return
         except SQLAlchemyError as err:  # the menu already shows the new value: say it was not kept
             log.error("relabel_not_saved field=%s user=%s error=%s", field, user_id, type(err).__name__)
@@ -86,6 +139,11 @@ def register_review_actions(app: App, sessions: Sessions) -> None:
         log.info("relabel_saved mention=%d field=%s old=%s new=%s by=%s", mention_id, field, old, new, who)
         note = f"<@{user_id}> relabelled {field.replace('_', ' ')}: {old or 'none'} → {new}"
         _tell(client, channel, note, thread=card_ts)
+
+
+def action_key(user_id: str, action: dict[str, Any]) -> str:
+    """One click: its action_ts is the same in a replay or a retry of the request, new in a second click."""
+    return f"action:{user_id}:{action.get('action_id')}:{action.get('block_id')}:{action.get('action_ts')}"
 
 
 def _tell(client: WebClient, channel: str, text: str, *, user: str = "", thread: str | None = None) -> None:

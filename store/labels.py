@@ -63,8 +63,9 @@ def add_classifications(session: so.Session, labelled: Sequence[tuple[int, Class
 
 def record_correction(
     session: so.Session, mention_id: int, field: str, value: str, by: str
-) -> LabelCorrectionRow:
-    """Store a person's label; raises ValueError for an unknown field, value or mention."""
+) -> LabelCorrectionRow | None:
+    """Store a person's label; None when the label already has that value (nothing to record or announce).
+    Raises ValueError for an unknown field, value or mention."""
     if field not in ALLOWED:
         raise ValueError(f"cannot correct {field!r}; fields: {', '.join(ALLOWED)}")
     value = value.lower()
@@ -74,6 +75,8 @@ def record_correction(
         raise ValueError(f"no mention with id {mention_id}")
     current = effective_labels(session, mention_id)
     old = None if current is None else str(getattr(current, field)).lower()
+    if old == value:
+        return None
     now = datetime.now(UTC)
     row = LabelCorrectionRow(
         mention_id=mention_id, field=field, old_value=old, new_value=value, corrected_by=by, created_at=now

@@ -259,3 +259,11 @@ class MentionVectorRow(Base):
     mention_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("mentions.id"), primary_key=True)
     model_version: so.Mapped[str] = so.mapped_column(sa.String(100), index=True)
     vector: so.Mapped[bytes] = so.mapped_column(sa.LargeBinary)  # float32, little-endian
+
+
+class SeenRequestRow(Base):
+    """A Slack interaction already applied (its action, event or view): a replay or a retry finds it here."""
+
+    __tablename__ = "seen_requests"
+    key: so.Mapped[str] = so.mapped_column(sa.String(200), primary_key=True)
+    seen_at: so.Mapped[datetime] = so.mapped_column(index=True)

@@ -51,6 +51,15 @@ class RedditConnection(BaseModel):
     timeout_s: PositiveInt = 16  # praw takes whole seconds
 
 
+THREAD = re.compile(r"^(https://[^/]+/r/[^/]+/comments/[^/]+/)")
+
+
+def _reply_url(target_url: str, post_id: str) -> str | None:
+    """A comment's address is its thread's plus `_/<comment id>/`, as Reddit's own short form."""
+    thread = THREAD.match(target_url)
+    return f"{thread.group(1)}_/{post_id.removeprefix('t1_')}/" if thread else None
+
+
 def _parse_page(page: Mapping[str, Any], source: str, own: OwnAccounts) -> list[Mention]:
     return mentions_from_listing(page, source=source, brand_accounts=own.handles_on(NAME))
 
@@ -66,4 +75,5 @@ REDDIT = PlatformSpec(
     replies_need_summons=False,
     title_leads_text=True,
     parse_page=_parse_page,
+    reply_url=_reply_url,
 )

@@ -50,6 +50,10 @@ def weighted_length(text: str) -> int:
     return int(parse_tweet(text).weightedLength)
 
 
+def _reply_url(_target_url: str, post_id: str) -> str:
+    return f"https://x.com/i/web/status/{post_id}"  # X resolves this form without the author's handle
+
+
 def _parse_page(page: Mapping[str, Any], source: str, own: OwnAccounts) -> list[Mention]:
     return mentions_from_page(
         page, source=source, brand_handles=own.handles_on(NAME), brand_ids=own.ids_on(NAME)
@@ -68,4 +72,5 @@ X = PlatformSpec(
     replies_need_summons=True,
     title_leads_text=False,
     parse_page=_parse_page,
+    reply_url=_reply_url,
 )

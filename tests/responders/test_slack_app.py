@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 import urllib.error
 import urllib.request
@@ -18,11 +19,12 @@ from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 
 from app.config import AppConfig
+from cli.conventions import setup_logging
 from hark.errors import AuthError, ConfigError
 from hark.secrets import Secrets
 from responders.registry import build_slack_app_server
-from responders.slack import card_blocks
 from responders.slack_app import SlackAppServer, build_slack_app
+from responders.slack_blocks import card_blocks
 from store.db import Sessions
 from store.labels import effective_labels
 from store.models import LabelCorrectionRow
@@ -224,3 +226,91 @@ def test_a_taken_http_port_is_a_config_error(slack_app: App) -> None:
             second.start()
     finally:
         first.stop()
+
+
+def dispatch(app: App, body: str, headers: dict[str, str]) -> int:
+    return app.dispatch(BoltRequest(body=body, headers={**headers})).status
+
+
+@pytest.mark.parametrize("timestamp", ["soon", "", "١٧٦٣٠٠٠٠٠٠", "1e9"])
+def test_a_timestamp_that_is_not_a_number_is_a_401_without_a_traceback(
+    slack_app: App, sessions: Sessions, mention_id: int, caplog: pytest.LogCaptureFixture, timestamp: str
+) -> None:
+    body = urlencode({"payload": json.dumps(block_actions("relabel_sentiment", f"{mention_id}:negative"))})
+    headers = {**signed(body), "x-slack-request-timestamp": timestamp}
+    assert dispatch(slack_app, body, headers) == 401
+    with sessions() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(LabelCorrectionRow)) == 0
+    assert [r.levelname for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert "slack_request_refused reason=timestamp is not a number" in caplog.text
+
+
+def test_a_stale_signature_is_refused(slack_app: App, sessions: Sessions, mention_id: int) -> None:
+    body = urlencode({"payload": json.dumps(block_actions("relabel_sentiment", f"{mention_id}:negative"))})
+    old = str(int(time.time()) - 301)
+    signature = SignatureVerifier(SECRET).generate_signature(timestamp=old, body=body)
+    assert signature is not None
+    headers = {
+        "content-type": "application/x-www-form-urlencoded",
+        "x-slack-request-timestamp": old,
+        "x-slack-signature": signature,
+    }
+    assert dispatch(slack_app, body, headers) == 401
+    with sessions() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(LabelCorrectionRow)) == 0
+
+
+def test_a_forged_request_is_logged_without_its_body_even_at_debug(
+    slack: HTTPServer,
+    sessions: Sessions,
+    mention_id: int,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HARK_LOG_LEVEL", "DEBUG")
+    setup_logging()  # as every hark command starts
+    caplog.set_level(logging.DEBUG)  # the root logger at DEBUG, as HARK_LOG_LEVEL=DEBUG sets it
+    client = WebClient(token="xoxb-test", base_url=slack.url_for("/api/"))
+    app = build_slack_app(client, sessions, signing_secret=SECRET, process_before_response=True)
+    assert all(
+        logging.getLogger(name).getEffectiveLevel() >= logging.WARNING
+        for name in logging.root.manager.loggerDict
+        if name.startswith("slack_bolt")
+    )
+    secret_words = "only-in-the-forged-body"
+    payload = block_actions("relabel_sentiment", f"{mention_id}:negative") | {"note": secret_words}
+    body = urlencode({"payload": json.dumps(payload)})
+    assert dispatch(app, body, signed(body, "not-the-secret")) == 401
+    assert secret_words not in caplog.text
+    assert "slack_request_refused reason=bad or stale signature" in caplog.text
+
+
+def test_the_refusal_of_a_bad_menu_value_does_not_echo_it_live(
+    slack_app: App, slack: HTTPServer, mention_id: int
+) -> None:
+    assert click(slack_app, "relabel_sentiment", f"{mention_id}:<!channel>") == 200
+    (warning,) = posted(slack, "chat.postEphemeral")
+    assert "<!channel>" not in str(warning["text"])
+    assert "&lt;!channel&gt;" in str(warning["text"])
+
+
+def test_the_same_signed_request_twice_is_applied_once(
+    slack_app: App, slack: HTTPServer, sessions: Sessions, mention_id: int
+) -> None:
+    body = urlencode({"payload": json.dumps(block_actions("relabel_intent", f"{mention_id}:complaint"))})
+    headers = signed(body)
+    assert dispatch(slack_app, body, headers) == 200
+    assert dispatch(slack_app, body, {**headers, "x-slack-retry-num": "1"}) == 200
+    with sessions() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(LabelCorrectionRow)) == 1
+    assert len(posted(slack, "chat.postMessage")) == 1
+
+
+def test_a_relabel_to_the_label_it_has_is_neither_recorded_nor_announced(
+    slack_app: App, slack: HTTPServer, sessions: Sessions, mention_id: int
+) -> None:
+    assert click(slack_app, "relabel_intent", f"{mention_id}:praise") == 200  # what the model said
+    with sessions() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(LabelCorrectionRow)) == 0
+    assert posted(slack, "chat.postMessage") == []
+    assert posted(slack, "chat.postEphemeral") == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Sequence
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -10,7 +11,8 @@ from werkzeug import Request, Response
 
 from hark.errors import AuthError, PermanentError, TransientError
 from hark.records import QueueCard
-from responders.slack import SlackQueueResponder, card_blocks, escape_mrkdwn
+from responders.slack import SlackQueueResponder
+from responders.slack_blocks import card_blocks, escape_mrkdwn
 from tests.slack_peer import slack_error, slack_ok
 
 
@@ -65,21 +67,62 @@ def test_card_is_posted_with_blocks_and_returns_the_message_ts(httpserver: HTTPS
     assert any("Maria Keller" in json.dumps(b) for b in blocks)
 
 
-def test_post_text_cannot_ping_the_channel_or_users_or_hide_links(httpserver: HTTPServer) -> None:
-    httpserver.expect_oneshot_request("/api/chat.postMessage").respond_with_json(slack_ok("chat.postMessage"))
-    hostile = "<!channel> hey <@U024BE7LH> see <https://evil.example|click here> & more"
-    responder(httpserver).post_card(card(hostile))
-    sent = json.dumps(form(httpserver.log[0][0]))
-    assert "<!channel>" not in sent
-    assert "<@U024BE7LH>" not in sent
-    assert "<https://evil.example|click here>" not in sent
-    assert "&lt;!channel&gt;" in sent
+HOSTILE = (
+    "<!channel> <!here> hey <@U123> see <https://evil.example|click here> & more\n"
+    "*SYSTEM*: your account is _suspended_ ~now~\n```\nrm -rf\n```\n`inline`"
+)
 
 
-def test_follow_up_goes_into_the_case_thread(httpserver: HTTPServer) -> None:
+def test_post_text_reaches_slack_as_literal_text_never_as_mrkdwn(httpserver: HTTPServer) -> None:
     httpserver.expect_oneshot_request("/api/chat.postMessage").respond_with_json(slack_ok("chat.postMessage"))
-    responder(httpserver).post_card(card(), thread="1763000000.000100")
-    assert form(httpserver.log[0][0])["thread_ts"] == "1763000000.000100"
+    responder(httpserver).post_card(
+        card(HOSTILE, customer_name="*Maria* <!here>", suggested_reply="_hi_ <@U9>")
+    )
+    body = payload(form(httpserver.log[0][0]))
+    assert_literal(body, [HOSTILE, "*Maria* <!here>", "_hi_ <@U9>"])
+
+
+def payload(sent: dict[str, object]) -> dict[str, object]:
+    """The request's fields with its blocks parsed (slack-sdk sends them as a JSON string in a form)."""
+    blocks = sent.get("blocks")
+    return {**sent, "blocks": json.loads(blocks) if isinstance(blocks, str) else blocks}
+
+
+def _walk(node: object) -> Iterator[dict[str, object]]:
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _walk(value)
+
+
+def assert_literal(body: dict[str, object], texts: Sequence[str]) -> None:
+    """Each text is somewhere in the blocks as a rich_text or plain_text element, whole; no mrkdwn object and
+    no notification fallback (sent with mrkdwn off) carries a live mention, link or formatting."""
+    shown = [
+        str(node["text"])
+        for node in _walk(body["blocks"])
+        if node.get("type") in ("text", "plain_text") and isinstance(node.get("text"), str)
+    ]
+    for text in texts:
+        assert any(text in element for element in shown), f"{text!r} not shown literally in {shown}"
+    marked = [str(node["text"]) for node in _walk(body["blocks"]) if node.get("type") == "mrkdwn"]
+    for fragment in (
+        "<!channel>",
+        "<!here>",
+        "<@U",
+        "<https://evil",
+        "*SYSTEM*",
+        "_suspended_",
+        "```",
+        "`inline`",
+    ):
+        assert not any(fragment in text for text in marked), (fragment, marked)
+    assert str(body.get("mrkdwn")).lower() == "false"
+    fallback = str(body.get("text", ""))
+    assert not any(live in fallback for live in ("<!", "<@", "<http"))
 
 
 def test_a_note_goes_into_the_thread_as_plain_text(httpserver: HTTPServer) -> None:
@@ -96,13 +139,40 @@ def test_a_note_goes_into_the_thread_as_plain_text(httpserver: HTTPServer) -> No
     assert "<!here>" not in str(body["text"])  # the notification fallback is escaped too
 
 
-def test_a_card_with_a_notice_says_it_first_in_plain_text() -> None:
+def test_a_card_with_a_notice_says_it_first_in_bold_literal_text() -> None:
     blocks = card_blocks(card(notice="Our reply to this post failed: *gone*."))
     assert blocks[1] == {
-        "type": "section",
-        "text": {"type": "plain_text", "text": "⚠ Our reply to this post failed: *gone*."},
+        "type": "rich_text",
+        "elements": [
+            {
+                "type": "rich_text_section",
+                "elements": [
+                    {
+                        "type": "text",
+                        "text": "⚠ Our reply to this post failed: *gone*.",
+                        "style": {"bold": True},
+                    }
+                ],
+            }
+        ],
     }
-    assert all(b.get("text", {}).get("type") != "plain_text" for b in card_blocks(card())[1:])
+    assert "⚠" not in json.dumps(card_blocks(card()), ensure_ascii=False)
+
+
+def test_a_long_post_is_cut_at_a_word_and_says_so() -> None:
+    long = " ".join(f"word{n}" for n in range(1000))  # 6,890 characters
+    blocks = card_blocks(card(long))
+    [quote] = [
+        b for b in blocks if b["type"] == "rich_text" and b["elements"][0]["type"] == "rich_text_quote"
+    ]
+    shown, marker = quote["elements"][0]["elements"]
+    assert shown["text"].endswith("…")
+    assert long.startswith(shown["text"][:-1])
+    assert shown["text"][-2].isdigit()  # a whole word before the ellipsis
+    left = len(long) - len(shown["text"][:-1])
+    assert marker["text"] == f" ({left} more characters: open the post for the rest)"
+    whole = card_blocks(card("short post"))
+    assert [b for b in whole if "more characters" in json.dumps(b)] == []
 
 
 def test_escalation_goes_to_the_escalation_channel(httpserver: HTTPServer) -> None:
@@ -149,15 +219,12 @@ def test_escape_is_slacks_own_three_characters() -> None:
     assert escape_mrkdwn("a & <b> *c*") == "a &amp; &lt;b&gt; *c*"
 
 
-def test_replies_sent_to_similar_posts_show_on_the_card_escaped() -> None:
+def test_replies_sent_to_similar_posts_show_on_the_card_as_a_literal_list() -> None:
     blocks = card_blocks(card(similar_replies=("Sorry <!channel>, DM us", "We're on it")))
-    texts = [b["text"]["text"] for b in blocks if b["type"] == "section"]
-    similar = next(t for t in texts if t.startswith("*Sent to similar posts:*"))
-    assert "• Sorry &lt;!channel&gt;, DM us" in similar
-    assert "• We're on it" in similar
-    assert not any(
-        "Sent to similar posts" in t
-        for b in card_blocks(card())
-        if b["type"] == "section"
-        for t in [b["text"]["text"]]
-    )
+    [listing] = [
+        b for b in blocks if b["type"] == "rich_text" and b["elements"][0]["type"] == "rich_text_list"
+    ]
+    items = [item["elements"][0]["text"] for item in listing["elements"][0]["elements"]]
+    assert items == ["Sorry <!channel>, DM us", "We're on it"]
+    assert_literal({"blocks": blocks, "mrkdwn": False}, items)
+    assert "Sent to similar posts" not in json.dumps(card_blocks(card()))

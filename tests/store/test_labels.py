@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from classifiers.datasets import examples_from_corrections
 from store.db import Sessions
 from store.labels import corrected_texts, effective_labels, record_correction
-from store.models import AuditLogRow
+from store.models import AuditLogRow, LabelCorrectionRow
 from tests.fakes import one_classified_mention
 
 
@@ -34,6 +34,18 @@ def test_correction_wins_and_is_audited(sessions: Sessions, mention_id: int) -> 
         ("ana", "intent", "praise", "feature_request"),
         ("ana", "needs_reply", "false", "true"),
     ]
+
+
+def test_a_label_set_to_the_value_it_has_records_nothing(sessions: Sessions, mention_id: int) -> None:
+    with sessions.begin() as session:
+        assert record_correction(session, mention_id, "intent", "praise", "ana") is None  # the model's label
+        assert record_correction(session, mention_id, "intent", "complaint", "ana") is not None
+        assert record_correction(session, mention_id, "intent", "complaint", "bo") is None
+    with sessions() as session:
+        rows = session.scalars(sa.select(LabelCorrectionRow)).all()
+        audit = session.scalars(sa.select(AuditLogRow)).all()
+    assert [(r.old_value, r.new_value, r.corrected_by) for r in rows] == [("praise", "complaint", "ana")]
+    assert len(audit) == 1
 
 
 def test_the_newest_correction_of_a_field_wins(sessions: Sessions, mention_id: int) -> None:

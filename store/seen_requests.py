@@ -1,0 +1,25 @@
+"""Slack interactions applied once: a replayed request, a Slack retry or a second delivery of one event."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from store.models import SeenRequestRow
+
+KEPT = timedelta(days=1)  # Slack refuses requests older than 5 minutes and retries for about an hour
+
+
+def first_sight(session: so.Session, key: str) -> bool:
+    """Record `key` in the caller's transaction; False when it was already recorded. Commit it with the
+    change it guards, so a change that fails is not remembered as applied."""
+    now = datetime.now(UTC)
+    try:
+        with session.begin_nested():  # a duplicate rolls back this savepoint only
+            session.add(SeenRequestRow(key=key[:200], seen_at=now))
+    except sa.exc.IntegrityError:
+        return False
+    session.execute(sa.delete(SeenRequestRow).where(SeenRequestRow.seen_at < now - KEPT))
+    return True
