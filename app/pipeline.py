@@ -16,13 +16,15 @@ import sqlalchemy.orm as so
 from app.config import AppConfig
 from classifiers.base import Classifier
 from hark.brand import OwnAccounts
-from hark.records import QueueCard
+from hark.errors import PermanentError
+from hark.records import PostedCard, QueueCard
 from listeners.base import Listener
 from platforms.registry import get_platform
 from responders.base import QueueResponder
 from responders.guardrails import Check, ReplyAsk, blocking, policy_checks
 from responders.routing import Decision, RouteFacts, decide
 from responders.templates import Rendered, ReplyTemplates, clean_value
+from store.cards import mark_shown, record_card, stale_cards
 from store.cases import attach_card, case_card, case_priority, case_thread, ensure_case
 from store.customers import is_vip
 from store.health import record_success
@@ -171,10 +173,11 @@ def route_pending(sessions: Sessions, routing: Routing, limit: int) -> int:
     for card in cards:
         with sessions() as session:  # an earlier card of this batch may have opened the case's thread
             thread = case_thread(session, card.case_id)
-        ref = routing.queue.post_card(card, thread=thread)  # errors leave routed_at NULL: retried next run
+        posted = routing.queue.post_card(card, thread=thread)  # errors leave routed_at NULL: retried next run
         with sessions.begin() as session:
-            mark_routed(session, card.mention_id, datetime.now(UTC))
-            attach_card(session, card.case_id, channel=card.channel, ref=ref, escalated=card.escalated)
+            now = datetime.now(UTC)
+            mark_routed(session, card.mention_id, now)
+            _keep_card(session, card, posted, now)
     return len(rows)
 
 
@@ -224,11 +227,34 @@ def surface_failed_replies(sessions: Sessions, routing: Routing, limit: int) -> 
     for reply_id, card in cards:
         with sessions() as session:
             opened = case_thread(session, card.case_id)  # an earlier card of this batch may have opened it
-        ref = routing.queue.post_card(card, thread=opened)
+        posted = routing.queue.post_card(card, thread=opened)
         with sessions.begin() as session:
-            mark_surfaced(session, reply_id, card.case_id, datetime.now(UTC))
-            attach_card(session, card.case_id, channel=card.channel, ref=ref, escalated=card.escalated)
+            now = datetime.now(UTC)
+            mark_surfaced(session, reply_id, card.case_id, now)
+            _keep_card(session, card, posted, now)
     return len(failures)
+
+
+def refresh_cards(sessions: Sessions, queue: QueueResponder, limit: int) -> int:
+    """Update in place every card whose case or reply changed since it last showed them (a reply sent, a
+    CLI approval, a case resolved elsewhere). A card the queue no longer has is given up; a queue that is
+    not reachable now leaves the rest for the next run."""
+    with sessions() as session:
+        stale = stale_cards(session, limit)
+    for shown in stale:
+        try:
+            queue.update_card(shown.channel, shown.ts, shown.card)
+        except PermanentError as err:  # deleted in Slack, say: nothing to show it on
+            log.warning("card_not_updated card=%d error=%s", shown.card_id, err)
+        with sessions.begin() as session:
+            mark_shown(session, shown.card_id, datetime.now(UTC))
+    return len(stale)
+
+
+def _keep_card(session: so.Session, card: QueueCard, posted: PostedCard, at: datetime) -> None:
+    """The first card of a case opens its thread; every card is kept so that changes can update it."""
+    attach_card(session, card.case_id, channel=posted.channel, ref=posted.ref, escalated=card.escalated)
+    record_card(session, card, channel=posted.channel, ts=posted.ref, at=at)
 
 
 def _template_for(routing: Routing, decision: Decision, label: Labels) -> str | None:
@@ -413,4 +439,5 @@ def _card(
         history_count=earlier_mentions(session, row.customer_id, row.id),
         suggested_reply=suggestion.text if suggestion else None,
         similar_replies=tuple(text for text, _ in index.similar(row.id)),
+        reply_forbidden=get_platform(row.platform).reply_refusal(row.mentions_brand_account),
     )

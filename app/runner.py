@@ -21,6 +21,7 @@ from app.pipeline import (
     classify_pending,
     link_pending,
     poll_once,
+    refresh_cards,
     route_pending,
     surface_failed_replies,
 )
@@ -173,6 +174,9 @@ class Stages:
     def surface(self) -> int:
         return surface_failed_replies(self.runtime.db.sessions, self.runtime.routing, BATCH)
 
+    def cards(self) -> int:
+        return refresh_cards(self.runtime.db.sessions, self.runtime.routing.queue, BATCH)
+
     def all_after_poll(self) -> dict[str, int]:
         return {
             "classified": drain("classify", self.classify, self.stop),
@@ -180,6 +184,7 @@ class Stages:
             "routed": drain("route", self.route, self.stop),
             "delivered": drain("deliver", self.deliver, self.stop),
             "failures_shown": drain("surface", self.surface, self.stop),
+            "cards_updated": drain("cards", self.cards, self.stop),
         }
 
 
@@ -235,6 +240,7 @@ def run_forever(runtime: Runtime) -> None:
         ("route", stages.route, intervals.route_interval_s),
         ("deliver", stages.deliver, intervals.deliver_interval_s),
         ("surface", stages.surface, intervals.deliver_interval_s),  # failed replies, shown to the team
+        ("cards", stages.cards, intervals.deliver_interval_s),  # cards show what changed since posted
     )
     for name, step, every in steps:
         scheduler.add_job(

@@ -143,6 +143,14 @@ class QueueCard:
     state: CardState = CardState()
 
 
+@dataclass(frozen=True, slots=True)
+class PostedCard:
+    """Where a card went: its channel as the queue names it (Slack: the channel id) and its ref (ts)."""
+
+    channel: str
+    ref: str
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ReplyDraft:
     """A reply waiting in the outbox, addressed to one mention."""

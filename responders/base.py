@@ -5,20 +5,24 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from hark.records import QueueCard, ReplyDraft
+from hark.records import PostedCard, QueueCard, ReplyDraft
 
 
 class QueueResponder(Protocol):
     """Shows a mention to the community team.
 
-    post_card() MUST post the card once and return a reference to it (a Slack message ts).
+    post_card() MUST post the card once and return where it went (Slack: the channel's id and the message ts).
     When `thread` is given the card answers that earlier reference. It MUST raise
     TransientError, AuthError or PermanentError, never an SDK exception.
     """
 
     name: str
 
-    def post_card(self, card: QueueCard, thread: str | None = None) -> str: ...
+    def post_card(self, card: QueueCard, thread: str | None = None) -> PostedCard: ...
+
+    def update_card(self, channel: str, ref: str, card: QueueCard) -> None:
+        """Show `card` (its state now) in place of the card posted as `ref`. Errors as for post_card."""
+        ...
 
     def note(self, channel: str, thread: str, text: str) -> str:
         """Add `text`, verbatim (never formatting), to the thread of the card `thread` in `channel`; return

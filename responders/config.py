@@ -80,6 +80,9 @@ class RoutingConfig(BaseModel):
         return self
 
 
+SlackId = Annotated[str, Field(pattern=r"^[UWS][A-Z0-9]{2,}$")]  # a user (U…, W…) or a user group (S…)
+
+
 class QueueConfig(BaseModel):
     """Where queue cards go: Slack when SLACK_BOT_TOKEN is set (or type: slack), else the console."""
 
@@ -92,6 +95,11 @@ class QueueConfig(BaseModel):
     # SLACK_SIGNING_SECRET, on http://host:port/slack/events (put a TLS proxy in front of it)
     slack_http_host: str = "127.0.0.1"
     slack_http_port: int = Field(default=3000, ge=0, le=65535)
+    # who may send replies and pause them from Slack: user ids (U…, W…) and user group ids (S…); nobody
+    # when empty. Everyone in the workspace may claim, resolve, escalate, snooze and relabel.
+    senders: tuple[SlackId, ...] = ()
+    pausers: tuple[SlackId, ...] = ()
+    on_call_group: Annotated[str, Field(pattern=r"^S[A-Z0-9]{2,}$")] | None = None  # escalations mention it
 
 
 class QuietHours(BaseModel):

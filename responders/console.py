@@ -9,14 +9,14 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.text import Text
 
-from hark.records import QueueCard, ReplyDraft
+from hark.records import PostedCard, QueueCard, ReplyDraft
 from platforms.registry import get_platform
 
 _COLOURS = {"negative": "red", "neutral": "yellow", "positive": "green"}
 
 
 def card_title(card: QueueCard) -> str:
-    kind = "ESCALATED" if card.escalated else "queue"
+    kind = "ESCALATED" if card.escalated or card.state.escalated else "queue"
     return f"{kind} · case #{card.case_id} · P{card.priority} · {card.intent} · {card.sentiment}"
 
 
@@ -29,7 +29,7 @@ class ConsoleQueueResponder:
         self._console = console or Console(highlight=False)
         self._ids = itertools.count(1)
 
-    def post_card(self, card: QueueCard, thread: str | None = None) -> str:
+    def post_card(self, card: QueueCard, thread: str | None = None) -> PostedCard:
         who = get_platform(card.platform).display_handle(card.author_handle)
         body = Text()
         if card.notice:
@@ -55,7 +55,16 @@ class ConsoleQueueResponder:
         self._console.print(
             Panel(body, title=Text(card_title(card)), border_style=_COLOURS[card.sentiment], width=100)
         )
-        return f"console-{next(self._ids)}"
+        return PostedCard(card.channel, f"console-{next(self._ids)}")
+
+    def update_card(self, channel: str, ref: str, card: QueueCard) -> None:
+        state = card.state
+        line = Text(f"[case #{card.case_id} {ref}] {state.status}", style="dim")
+        if state.assignee:
+            line.append(f", held by {state.assignee}")
+        if state.reply_status:
+            line.append(f", reply {state.reply_status}")
+        self._console.print(line)
 
     def note(self, channel: str, thread: str, text: str) -> str:
         line = Text(f"[note on {thread}] ", style="dim")

@@ -55,15 +55,7 @@ def build_slack_app_server(cfg: QueueConfig, secrets: Secrets, sessions: Session
         return None
     from responders.slack_app import SlackAppServer
 
-    return SlackAppServer.connect(
-        token,
-        sessions,
-        base_url=cfg.slack_base_url,
-        signing_secret=signing,
-        app_token=app_token,
-        host=cfg.slack_http_host,
-        port=cfg.slack_http_port,
-    )
+    return SlackAppServer.connect(token, sessions, queue=cfg, signing_secret=signing, app_token=app_token)
 
 
 def build_reply_responders(

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import logging
 import urllib.error
+from collections.abc import Callable
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web import SlackResponse
 
 from hark.errors import AuthError, PermanentError, TransientError
-from hark.records import QueueCard
+from hark.records import PostedCard, QueueCard
 from responders.console import card_title
-from responders.slack_blocks import card_blocks, fallback, plain_note
+from responders.slack_blocks import card_blocks, fallback, plain_note, rich
 
 log = logging.getLogger(__name__)
 
@@ -64,38 +67,75 @@ class SlackQueueResponder:
             raise TransientError(f"cannot connect to slack: {err}") from err
         return str(response.get("team") or "")
 
-    def post_card(self, card: QueueCard, thread: str | None = None) -> str:
+    def post_card(self, card: QueueCard, thread: str | None = None) -> PostedCard:
         channel = card.channel or (self._escalation_channel if card.escalated else self._channel)
+        response = self._call(
+            f"posting case {card.case_id}",
+            self._client.chat_postMessage,
+            channel=channel,
+            text=fallback(f"{card_title(card)}: {card.text}"),
+            mrkdwn=False,
+            blocks=card_blocks(card),
+            thread_ts=thread,
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+        # Slack answers with the channel's id: chat.update and every interaction name the channel by it
+        return PostedCard(str(response.get("channel") or channel), str(response["ts"]))
+
+    def update_card(self, channel: str, ref: str, card: QueueCard) -> None:
+        """Show the card's state now, in place (chat.update keeps its thread and its place in the channel)."""
+        self._call(
+            f"updating the card of case {card.case_id}",
+            self._client.chat_update,
+            channel=channel,
+            ts=ref,
+            text=fallback(f"{card_title(card)}: {card.text}"),
+            blocks=card_blocks(card),
+        )
+
+    def history(self, channel: str, thread: str, elements: list[dict[str, Any]]) -> str:
+        """One line of a case's history in its thread, as rich text (literal words, real user mentions)."""
+        text = "".join(str(e.get("text") or (f"@{e['user_id']}" if "user_id" in e else "")) for e in elements)
+        return self._in_thread(channel, thread, text, [rich(*elements)], "adding history")
+
+    def alert(self, channel: str, text: str, *, thread: str | None = None) -> str:
+        """A message of Hark's own words in mrkdwn, where a mention of a user group must notify (on-call)."""
+        response = self._call(
+            f"alerting {channel}", self._client.chat_postMessage, channel=channel, thread_ts=thread, text=text
+        )
+        return str(response["ts"])
+
+    def tell(self, channel: str, user: str, text: str) -> None:
+        """An ephemeral message only `user` sees (a refusal, an answer to a command), in mrkdwn: the caller
+        escapes every value in it."""
+        self._call(f"telling {user}", self._client.chat_postEphemeral, channel=channel, user=user, text=text)
+
+    def _call(self, what: str, method: Callable[..., SlackResponse], **kwargs: Any) -> SlackResponse:
         try:
-            response = self._client.chat_postMessage(
-                channel=channel,
-                text=fallback(f"{card_title(card)}: {card.text}"),
-                mrkdwn=False,
-                blocks=card_blocks(card),
-                thread_ts=thread,
-                unfurl_links=False,
-                unfurl_media=False,
-            )
+            response: SlackResponse = method(**kwargs)
         except SlackApiError as err:
-            raise translate_slack_error(err, f"posting case {card.case_id}") from err
+            raise translate_slack_error(err, what) from err
         except (urllib.error.URLError, OSError) as err:
             raise TransientError(f"cannot connect to slack: {err}") from err
-        return str(response["ts"])
+        return response
 
     def note(self, channel: str, thread: str, text: str) -> str:
         """A plain_text block: Slack shows it as typed, so no mention, link or formatting can come alive."""
-        try:
-            response = self._client.chat_postMessage(
-                channel=channel,
-                thread_ts=thread,
-                text=fallback(text),
-                mrkdwn=False,
-                blocks=plain_note(text),
-                unfurl_links=False,
-                unfurl_media=False,
-            )
-        except SlackApiError as err:
-            raise translate_slack_error(err, f"adding a note to thread {thread}") from err
-        except (urllib.error.URLError, OSError) as err:
-            raise TransientError(f"cannot connect to slack: {err}") from err
+        return self._in_thread(channel, thread, text, plain_note(text), "adding a note")
+
+    def _in_thread(
+        self, channel: str, thread: str, text: str, blocks: list[dict[str, Any]], what: str
+    ) -> str:
+        response = self._call(
+            f"{what} to thread {thread}",
+            self._client.chat_postMessage,
+            channel=channel,
+            thread_ts=thread,
+            text=fallback(text),
+            mrkdwn=False,
+            blocks=blocks,
+            unfurl_links=False,
+            unfurl_media=False,
+        )
         return str(response["ts"])

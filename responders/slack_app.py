@@ -3,28 +3,24 @@
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import Ack, App, BoltRequest, BoltResponse
+from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.middleware import Middleware
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
-from sqlalchemy.exc import SQLAlchemyError
 
 from hark.errors import ConfigError, TransientError
-from responders.slack import translate_slack_error
-from responders.slack_blocks import escape_mrkdwn
+from responders.config import QueueConfig
+from responders.slack import SlackQueueResponder, translate_slack_error
+from responders.slack_access import SlackAccess
+from responders.slack_actions import CardWorkflow, register_review_actions
 from store.db import Sessions
-from store.labels import record_correction
-from store.seen_requests import first_sight
 
 log = logging.getLogger(__name__)
-
-RELABEL_ACTION = re.compile(r"^relabel_(sentiment|intent|needs_reply|relevant)$")
 
 
 def build_slack_app(
@@ -32,6 +28,7 @@ def build_slack_app(
     sessions: Sessions,
     *,
     signing_secret: str | None,
+    queue: QueueConfig | None = None,
     process_before_response: bool = False,
 ) -> App:
     """A bolt App on our own WebClient. Without a signing secret it only serves Socket Mode.
@@ -53,7 +50,9 @@ def build_slack_app(
         logger=quiet_bolt_logger(),
         name="slack_bolt.app",  # its listeners' loggers are named after it: under slack_bolt, kept quiet too
     )
-    register_review_actions(app, sessions)
+    cfg = queue or QueueConfig()
+    cards = SlackQueueResponder(client, channel=cfg.channel, escalation_channel=cfg.escalation_channel)
+    register_review_actions(app, CardWorkflow(sessions, cards, cfg, SlackAccess(client, cfg.senders)))
     return app
 
 
@@ -91,74 +90,6 @@ class SignedRequests(Middleware):
         return BoltResponse(status=401, body={"error": "invalid request"})
 
 
-def parse_choice(value: str) -> tuple[int, str]:
-    """ "<mention id>:<label>" from a menu option; ValueError for anything else."""
-    mention, sep, label = value.partition(":")
-    if not sep or not mention.isdigit() or not label:
-        raise ValueError(f"unexpected menu value {value!r}")
-    return int(mention), label
-
-
-def register_review_actions(app: App, sessions: Sessions) -> None:
-    """Wire the card menus to Hark. Each callback acks first: Slack retries after 3 s."""
-
-    @app.action(RELABEL_ACTION)
-    def relabel(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
-        ack()
-        field = str(action["action_id"]).removeprefix("relabel_")
-        user = body.get("user") or {}
-        user_id = str(user.get("id", ""))
-        who = f"slack:{user_id or 'unknown'}"  # the id, not the name: names can be changed and reused
-        channel = str((body.get("channel") or {}).get("id", ""))
-        card_ts = (body.get("container") or {}).get("message_ts") or (body.get("message") or {}).get("ts")
-        try:
-            mention_id, value = parse_choice(str((action.get("selected_option") or {}).get("value", "")))
-            with sessions.begin() as session:
-                if not first_sight(session, action_key(user_id, action)):
-                    log.info("slack_replay_ignored action=%s user=%s", action.get("action_id"), user_id)
-                    return
-                row = record_correction(session, mention_id, field, value, who)
-                if row is None:  # it already had that label: nothing changed, nothing to announce
-                    return
-                old, new = row.old_value, row.new_value
-        except ValueError as err:
-            log.warning("relabel_refused field=%s user=%s reason=%s", field, user_id, err)
-            _tell(
-                client, channel, f"Hark could not relabel this post: {escape_mrkdwn(str(err))}", user=user_id
-            )
-            return
-        except SQLAlchemyError as err:  # the menu already shows the new value: say it was not kept
-            log.error("relabel_not_saved field=%s user=%s error=%s", field, user_id, type(err).__name__)
-            _tell(
-                client,
-                channel,
-                "Hark could not save this relabel (database error); please try again.",
-                user=user_id,
-            )
-            return
-        log.info("relabel_saved mention=%d field=%s old=%s new=%s by=%s", mention_id, field, old, new, who)
-        note = f"<@{user_id}> relabelled {field.replace('_', ' ')}: {old or 'none'} → {new}"
-        _tell(client, channel, note, thread=card_ts)
-
-
-def action_key(user_id: str, action: dict[str, Any]) -> str:
-    """One click: its action_ts is the same in a replay or a retry of the request, new in a second click."""
-    return f"action:{user_id}:{action.get('action_id')}:{action.get('block_id')}:{action.get('action_ts')}"
-
-
-def _tell(client: WebClient, channel: str, text: str, *, user: str = "", thread: str | None = None) -> None:
-    """A note in the card's thread, or only to one user; the correction is saved whether or not it posts."""
-    try:
-        if user:
-            client.chat_postEphemeral(channel=channel, user=user, text=text)
-        else:
-            client.chat_postMessage(channel=channel, text=text, thread_ts=thread)
-    except SlackApiError as err:
-        log.warning("slack_note_failed channel=%s error=%s", channel, err.response.get("error"))
-    except OSError as err:  # network trouble: the note is a courtesy, never worth a traceback
-        log.warning("slack_note_failed channel=%s error=%s", channel, err)
-
-
 class SlackAppServer:
     """Runs the app beside the scheduler: Socket Mode with an app token, else signed HTTP on host:port."""
 
@@ -176,16 +107,14 @@ class SlackAppServer:
         bot_token: str,
         sessions: Sessions,
         *,
-        base_url: str,
+        queue: QueueConfig,
         signing_secret: str | None,
         app_token: str | None,
-        host: str,
-        port: int,
     ) -> SlackAppServer:
         """The app on its own WebClient for the bot token; started by start()."""
-        client = WebClient(token=bot_token, base_url=base_url, timeout=10)
-        app = build_slack_app(client, sessions, signing_secret=signing_secret)
-        return cls(app, app_token=app_token, host=host, port=port)
+        client = WebClient(token=bot_token, base_url=queue.slack_base_url, timeout=10)
+        app = build_slack_app(client, sessions, signing_secret=signing_secret, queue=queue)
+        return cls(app, app_token=app_token, host=queue.slack_http_host, port=queue.slack_http_port)
 
     def start(self) -> None:
         if self._app_token:

@@ -7,6 +7,8 @@ mrkdwn carries only Hark's own words, with any value in them escaped.
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
 from typing import Any
 
 from hark.records import INTENTS, SENTIMENTS, QueueCard
@@ -111,8 +113,143 @@ def card_blocks(card: QueueCard) -> list[Block]:
                 ],
             }
         )
+    blocks += state_blocks(card)
+    blocks.append(workflow_block(card))
     blocks.append(relabel_block(card))
     return blocks
+
+
+SLACK_USER = re.compile(r"[UW][A-Z0-9]{2,}")
+STATUS_WORDS = {"new": "New", "claimed": "Claimed", "waiting": "Answered", "resolved": "Resolved"}
+SNOOZE_CHOICES = ((60, "1 hour"), (240, "4 hours"), (1440, "1 day"), (4320, "3 days"))
+CONFIRM_LIMIT = 300  # a confirm dialog's text
+
+
+def slack_user(who: str | None) -> str | None:
+    """The Slack user id in "slack:<id>", which Hark stores for whoever acted from Slack."""
+    if who and who.startswith("slack:") and SLACK_USER.fullmatch(who.removeprefix("slack:")):
+        return who.removeprefix("slack:")
+    return None
+
+
+def person(who: str | None) -> str:
+    """Who did it, in mrkdwn: a Slack user as a mention of them, anyone else (the CLI, "auto") as text."""
+    user = slack_user(who)
+    return f"<@{user}>" if user else escape_mrkdwn(who or "nobody")
+
+
+def person_element(who: str | None) -> dict[str, Any]:
+    user = slack_user(who)
+    return {"type": "user", "user_id": user} if user else literal(who or "nobody")
+
+
+def when(at: datetime) -> str:
+    """A moment Slack shows in each reader's own time zone (the fallback is UTC)."""
+    fallback = at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(at.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
+
+
+def state_blocks(card: QueueCard) -> list[Block]:
+    """The case's status, owner, SLA and snooze (Hark's words), and where the reply to the post stands."""
+    state = card.state
+    parts = [f"*{STATUS_WORDS.get(state.status, escape_mrkdwn(state.status))}*"]
+    if state.assignee:
+        parts.append(f"held by {person(state.assignee)}")
+    if state.escalated:
+        parts.append("escalated")
+    if state.sla_due_at:
+        parts.append(f"first response due {when(state.sla_due_at)}")
+    if state.snoozed_until:
+        parts.append(f"snoozed until {when(state.snoozed_until)}")
+    blocks: list[Block] = [{"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(parts)}]}]
+    if card.reply_forbidden:
+        blocks.append(rich(literal(card.reply_forbidden, italic=True)))
+    reply = _reply_elements(card)
+    if reply:
+        blocks.append(rich(*reply))
+    return blocks
+
+
+def _reply_elements(card: QueueCard) -> list[dict[str, Any]]:
+    state = card.state
+    words = literal(cut(state.reply_text or "", 600)[0])
+    match state.reply_status:
+        case "sent":
+            elements = [literal("Replied", bold=True), literal(" by "), person_element(state.reply_by)]
+            elements += [literal(": "), words]
+            if state.reply_url:
+                title = get_platform(card.platform).title
+                elements += [
+                    literal(" "),
+                    {"type": "link", "url": state.reply_url, "text": f"see it on {title}"},
+                ]
+            return elements
+        case "approved" | "sending":
+            return [literal("Sending", bold=True), literal(" (approved by "), person_element(state.reply_by)]
+        case "failed":
+            return [literal("Our reply failed", bold=True), literal(f": {state.reply_error or 'no reason'}")]
+        case "blocked":
+            return [
+                literal("Held back by the reply policy", bold=True),
+                literal(f": {state.reply_error or ''}"),
+            ]
+    return []
+
+
+def button(text: str, action_id: str, value: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "type": "button",
+        "text": {"type": "plain_text", "text": text},
+        "action_id": action_id,
+        "value": value,
+        **extra,
+    }
+
+
+def workflow_block(card: QueueCard) -> Block:
+    """The buttons of a card, for its state now: approve (or reply on the platform), claim or unclaim,
+    resolve or reopen, escalate, snooze."""
+    state = card.state
+    value = str(card.mention_id)
+    title = get_platform(card.platform).title
+    elements: list[dict[str, Any]] = []
+    if card.reply_forbidden:
+        elements.append(button(f"Reply on {title}", "open_post", value, url=card.url))
+    elif card.suggested_reply and state.reply_status not in ("approved", "sending", "sent"):
+        confirm = {
+            "title": {"type": "plain_text", "text": "Send this reply?"},
+            "text": {
+                "type": "plain_text",
+                "text": cut(f"It goes out on {title} as our account: {card.suggested_reply}", CONFIRM_LIMIT)[
+                    0
+                ],
+            },
+            "confirm": {"type": "plain_text", "text": "Send"},
+            "deny": {"type": "plain_text", "text": "Not yet"},
+        }
+        elements.append(button("Approve reply", "approve_reply", value, style="primary", confirm=confirm))
+    elements.append(
+        button("Unclaim", "unclaim_case", value) if state.assignee else button("Claim", "claim_case", value)
+    )
+    elements.append(
+        button("Reopen", "reopen_case", value)
+        if state.status == "resolved"
+        else button("Resolve", "resolve_case", value)
+    )
+    if not (card.escalated or state.escalated):
+        elements.append(button("Escalate", "escalate_case", value, style="danger"))
+    elements.append(
+        {
+            "type": "static_select",
+            "action_id": "snooze_case",
+            "placeholder": {"type": "plain_text", "text": "Snooze"},
+            "options": [
+                {"text": {"type": "plain_text", "text": text}, "value": f"{card.mention_id}:{minutes}"}
+                for minutes, text in SNOOZE_CHOICES
+            ],
+        }
+    )
+    return {"type": "actions", "block_id": f"case:{card.mention_id}", "elements": elements}
 
 
 def relabel_block(card: QueueCard) -> Block:

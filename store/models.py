@@ -151,6 +151,7 @@ class CaseRow(Base):
     sla_due_at: so.Mapped[datetime | None]
     first_response_at: so.Mapped[datetime | None]
     resolved_at: so.Mapped[datetime | None]
+    snoozed_until: so.Mapped[datetime | None]  # a person put it aside: no reminder before this
 
 
 class ReplyRow(Base):
@@ -267,3 +268,19 @@ class SeenRequestRow(Base):
     __tablename__ = "seen_requests"
     key: so.Mapped[str] = so.mapped_column(sa.String(200), primary_key=True)
     seen_at: so.Mapped[datetime] = so.mapped_column(index=True)
+
+
+class CardRow(Base):
+    """A queue card as posted: what it showed of its post (a QueueCard without its state) and where it is, so
+    every change of its case or reply can update it in place."""
+
+    __tablename__ = "cards"
+    __table_args__ = (sa.UniqueConstraint("channel", "ts"),)
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    case_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("cases.id"), index=True)
+    mention_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("mentions.id"), index=True)
+    channel: so.Mapped[str] = so.mapped_column(sa.String(100))
+    ts: so.Mapped[str] = so.mapped_column(sa.String(32))
+    content: so.Mapped[dict[str, Any]]
+    posted_at: so.Mapped[datetime]
+    shown_at: so.Mapped[datetime]  # when the card last showed its case's state (posted or updated)

@@ -10,8 +10,10 @@ import sqlalchemy.orm as so
 
 from hark.errors import HarkError
 from platforms.registry import get_platform
+from store.case_actions import Outcome
 from store.customers import audit
 from store.models import MentionRow, ReplyRow
+from store.replies import queue_reply, reply_key
 
 STATUSES = ("draft", "blocked", "approved", "sending", "sent", "failed", "cancelled")
 APPROVABLE = ("draft", "blocked", "failed")  # a person may send what the policy held back or what failed
@@ -105,6 +107,9 @@ def approve_reply(session: so.Session, reply_id: int, *, by: str) -> dict[str, A
     """A person sends the reply as it stands: the deliver stage posts it (once) at its next run."""
     by = _who(by)
     reply, mention = _change(session, reply_id, APPROVABLE, "approved")
+    refusal = get_platform(mention.platform).reply_refusal(mention.mentions_brand_account)
+    if refusal is not None:  # the platform would refuse it: no point queueing what cannot be sent
+        raise ReplyStateError(refusal)
     _check_fits(reply.text, mention.platform)
     before = reply.status
     reply.status, reply.approved_by, reply.error, reply.updated_at = "approved", by, None, datetime.now(UTC)
@@ -140,3 +145,49 @@ def cancel_reply(session: so.Session, reply_id: int, *, by: str) -> dict[str, An
     reply.status, reply.updated_at = "cancelled", datetime.now(UTC)
     audit(session, by, "reply_cancelled", f"reply:{reply.id}", {"was": before})
     return _document(reply, mention)
+
+
+def send_from_card(session: so.Session, mention_id: int, text: str, *, by: str) -> Outcome:
+    """A person sends `text` to the post from its card: queued as approved (the deliver stage posts it
+    once), or, when the policy held back or the platform refused the reply, that reply approved with these
+    words. Two people at once, or one click delivered twice, approve it once; the other is told who did."""
+    by = _who(by)
+    mention = session.get(MentionRow, mention_id)
+    if mention is None:
+        raise ReplyStateError(f"no mention {mention_id}")
+    refusal = get_platform(mention.platform).reply_refusal(mention.mentions_brand_account)
+    if refusal is not None:
+        return Outcome(False, refusal, refused=True)
+    text = text.strip()
+    length = _check_fits(text, mention.platform)
+    now = datetime.now(UTC)
+    if queue_reply(session, mention, text, template=None, status="approved", approved_by=by):
+        audit(session, by, "reply_approved", f"mention:{mention.id}", {"was": None, "length": length})
+        return Outcome(True)
+    reply = session.scalars(
+        sa.select(ReplyRow).where(
+            ReplyRow.idempotency_key == reply_key(mention.platform, mention.external_id)
+        )
+    ).one()
+    same_words = sa.case((ReplyRow.text == text, ReplyRow.template), else_=None)
+    result = session.execute(
+        sa.update(ReplyRow)
+        .where(ReplyRow.id == reply.id, ReplyRow.status.in_(APPROVABLE))
+        .values(
+            status="approved",
+            text=text,
+            template=same_words,
+            approved_by=by,
+            error=None,
+            surfaced_at=None,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session="fetch")
+    )
+    if result.rowcount:  # type: ignore[attr-defined]  # an UPDATE's CursorResult has rowcount
+        audit(session, by, "reply_approved", f"reply:{reply.id}", {"was": reply.status, "length": length})
+        return Outcome(True)
+    session.refresh(reply)
+    if reply.status == "cancelled":
+        return Outcome(False, "the reply to this post was cancelled: it is never sent", refused=True)
+    return Outcome(False, f"{reply.approved_by} approved the reply already ({reply.status})")

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from app.config import AppConfig, load_config
 from store.db import Sessions, make_engine, make_sessions, upgrade
+from tests.fake_platforms import FakeReddit, FakeX
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -61,3 +62,23 @@ def sessions(engine: sa.Engine) -> Sessions:
 def app_config() -> AppConfig:
     """The shipped config.yaml, as `make run` uses it."""
     return load_config(REPO / "config.yaml")
+
+
+@pytest.fixture
+def fake_x() -> Iterator[FakeX]:
+    """The fake X API on 127.0.0.1, for tweepy."""
+    from tests.fake_platforms import FakeX  # it imports this module
+
+    fake = FakeX().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def fake_reddit() -> Iterator[FakeReddit]:
+    """The fake Reddit API on 127.0.0.1, for praw."""
+    from tests.fake_platforms import FakeReddit  # it imports this module
+
+    fake = FakeReddit().start()
+    yield fake
+    fake.stop()

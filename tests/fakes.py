@@ -11,7 +11,16 @@ import sqlalchemy as sa
 
 from classifiers.scoring import REPLY_INTENTS, base_priority
 from hark.errors import TransientError
-from hark.records import Batch, Classification, Intent, Mention, QueueCard, ReplyDraft, Sentiment
+from hark.records import (
+    Batch,
+    Classification,
+    Intent,
+    Mention,
+    PostedCard,
+    QueueCard,
+    ReplyDraft,
+    Sentiment,
+)
 from store.db import Sessions
 from store.models import MentionRow
 from tests import builders
@@ -91,14 +100,18 @@ class RecordingQueue:
     def __init__(self, failures: int = 0) -> None:
         self.cards: list[tuple[QueueCard, str | None]] = []
         self.notes: list[tuple[str, str, str]] = []
+        self.updates: list[tuple[str, QueueCard]] = []
         self._failures = failures
 
-    def post_card(self, card: QueueCard, thread: str | None = None) -> str:
+    def post_card(self, card: QueueCard, thread: str | None = None) -> PostedCard:
         if self._failures:
             self._failures -= 1
             raise TransientError("queue unavailable")
         self.cards.append((card, thread))
-        return f"ts-{len(self.cards)}"
+        return PostedCard(card.channel, f"ts-{len(self.cards)}")
+
+    def update_card(self, channel: str, ref: str, card: QueueCard) -> None:
+        self.updates.append((ref, card))
 
     def note(self, channel: str, thread: str, text: str) -> str:
         self.notes.append((channel, thread, text))

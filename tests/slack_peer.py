@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
+import threading
 from typing import Any
+
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 from tests.conftest import SHARED
 
@@ -20,3 +25,65 @@ def slack_ok(method: str, **overrides: Any) -> dict[str, Any]:
 
 def slack_error(code: str) -> dict[str, Any]:
     return {"ok": False, "error": code}
+
+
+CHANNEL_IDS = {"#hark-queue": "C0QUEUE", "#hark-escalations": "C0ESCAL"}
+
+
+def form(request: Request) -> dict[str, Any]:
+    """A Web API call's arguments, JSON or form-encoded, with `blocks` and `view` parsed."""
+    if request.mimetype == "application/json":
+        args: dict[str, Any] = json.loads(request.get_data())
+    else:
+        args = dict(request.form.items())
+    for key in ("blocks", "view"):
+        if isinstance(args.get(key), str):
+            args[key] = json.loads(args[key])
+    return args
+
+
+class FakeSlack:
+    """Slack's Web API on a local pytest-httpserver: answers shaped as the recorded samples, with a new ts per
+    message and channel ids for channel names, and keeps every call in order."""
+
+    def __init__(self, server: HTTPServer, groups: dict[str, list[str]] | None = None) -> None:
+        self.server = server
+        self.groups = groups or {}
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self._lock = threading.Lock()
+        self._seq = 0
+        server.expect_request(re.compile(r"^/api/.+")).respond_with_handler(self._answer)
+
+    @property
+    def url(self) -> str:
+        return self.server.url_for("/api/")
+
+    def of(self, method: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [args for name, args in self.calls if name == method]
+
+    def _next_ts(self) -> str:
+        self._seq += 1
+        return f"1763000000.{self._seq:06d}"
+
+    def _answer(self, request: Request) -> Response:
+        method = request.path.removeprefix("/api/")
+        args = form(request)
+        with self._lock:
+            self.calls.append((method, args))
+            ts = self._next_ts()
+        channel = CHANNEL_IDS.get(str(args.get("channel", "")), str(args.get("channel", "")))
+        match method:
+            case "chat.postMessage":
+                body = slack_ok("chat.postMessage", ts=ts, channel=channel)
+            case "chat.update":
+                body = {"ok": True, "channel": channel, "ts": args.get("ts"), "text": args.get("text", "")}
+            case "chat.postEphemeral":
+                body = {"ok": True, "message_ts": ts}
+            case "usergroups.users.list":
+                body = {"ok": True, "users": self.groups.get(str(args.get("usergroup")), [])}
+            case "auth.test" | "views.open":
+                body = slack_ok(method)
+            case _:
+                body = slack_error("unknown_method")
+        return Response(json.dumps(body), status=200, content_type="application/json")

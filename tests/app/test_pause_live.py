@@ -9,7 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,13 +20,6 @@ from tests.conftest import REPO
 from tests.fake_platforms import FakeX
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def fake_x() -> Iterator[FakeX]:
-    fake = FakeX().start()
-    yield fake
-    fake.stop()
 
 
 def until(

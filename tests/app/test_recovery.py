@@ -8,7 +8,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -107,13 +106,6 @@ def test_when_the_platform_cannot_tell_a_person_checks(sessions: Sessions) -> No
     assert reply.error is not None
     assert "check the platform before sending again (cannot tell: x unavailable" in reply.error
     assert recover_interrupted_replies(sessions, {}) == {"found": 0, "resend": 0, "unknown": 0}
-
-
-@pytest.fixture
-def fake_x() -> Iterator[FakeX]:
-    fake = FakeX().start()
-    yield fake
-    fake.stop()
 
 
 def test_x_finds_our_reply_by_its_target_through_tweepy(fake_x: FakeX) -> None:

@@ -12,7 +12,6 @@ import os
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -115,20 +114,6 @@ def blocked_by(box: dict[str, tuple[str, str | None, str | None]], target: str) 
     status, error, post_id = box[target]
     assert (status, post_id) == ("blocked", None), box[target]
     return (error or "").split(":", 1)[0]
-
-
-@pytest.fixture
-def fake_x() -> Iterator[FakeX]:
-    fake = FakeX().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def fake_reddit() -> Iterator[FakeReddit]:
-    fake = FakeReddit().start()
-    yield fake
-    fake.stop()
 
 
 def test_x_replies_go_only_where_the_policy_allows_each_once(fake_x: FakeX, tmp_path: Path) -> None:

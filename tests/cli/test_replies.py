@@ -112,6 +112,14 @@ def test_edit_checks_the_platforms_limit_and_cancel_is_final(hark: Any, sessions
     assert json.loads(hark("replies", "show", str(cy.id), "--json").stdout)["status"] == "cancelled"
 
 
+def test_a_reply_the_platform_would_refuse_cannot_be_approved(hark: Any, sessions: Sessions) -> None:
+    cy = replies(sessions)[ids(sessions)["cy"]]  # cy's post names us without @mentioning us
+    refused = hark("replies", "approve", str(cy.id), "--by", "ana")
+    assert refused.exit_code == 1
+    assert "X takes replies from our account only to posts that @mention or quote it" in refused.output
+    assert replies(sessions)[ids(sessions)["cy"]].status == "blocked"
+
+
 def test_pause_holds_every_reply_and_resume_sends_what_waited_once(hark: Any, sessions: Sessions) -> None:
     paused = hark("replies", "pause", "--reason", "storm on X", "--json")
     assert json.loads(paused.stdout)["reason"] == "storm on X"

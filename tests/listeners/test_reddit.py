@@ -61,13 +61,6 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
         yield simulated
 
 
-@pytest.fixture
-def fake_reddit() -> Iterator[FakeReddit]:
-    fake = FakeReddit().start()
-    yield fake
-    fake.stop()
-
-
 def reddit_listener(fake: FakeReddit, name: str = "reddit", **overrides: Any) -> RedditListener:
     cfg = RedditListenerConfig.model_validate(
         {

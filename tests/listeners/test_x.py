@@ -51,13 +51,6 @@ def clock() -> Iterator[Clock]:
         yield Clock(traveller)
 
 
-@pytest.fixture
-def fake_x() -> Iterator[FakeX]:
-    fake = FakeX().start()
-    yield fake
-    fake.stop()
-
-
 def x_listener(fake: FakeX, name: str = "x-mentions", **overrides: Any) -> XListener:
     cfg = XListenerConfig.model_validate(
         {

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -68,13 +68,6 @@ def no_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     monkeypatch.setattr(prawcore.sessions, "time", clock)
     monkeypatch.setattr(prawcore.rate_limit, "time", clock)
     return clock.slept
-
-
-@pytest.fixture
-def fake_reddit() -> Iterator[FakeReddit]:
-    fake = FakeReddit().start()
-    yield fake
-    fake.stop()
 
 
 def replier(fake: FakeReddit, timeout_s: int = 5, **overrides: str | None) -> RedditReplyResponder:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import sqlalchemy as sa
 
@@ -66,13 +64,6 @@ def test_live_reddit_replies_need_the_account_login(
 def test_dry_run_never_builds_a_platform_client(app_config: AppConfig) -> None:
     repliers = build_reply_responders(app_config.responders.replies.dry_run, app_config.sources)
     assert {type(r).__name__ for r in repliers.values()} == {"ConsoleReplyResponder"}
-
-
-@pytest.fixture
-def fake_x() -> Iterator[FakeX]:
-    fake = FakeX().start()
-    yield fake
-    fake.stop()
 
 
 def x_replier(fake: FakeX, key: str = "test-x_api_key") -> XReplyResponder:

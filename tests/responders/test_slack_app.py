@@ -8,6 +8,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -25,9 +26,11 @@ from hark.secrets import Secrets
 from responders.registry import build_slack_app_server
 from responders.slack_app import SlackAppServer, build_slack_app
 from responders.slack_blocks import card_blocks
+from store.cards import record_card
+from store.cases import attach_card, ensure_case
 from store.db import Sessions
 from store.labels import effective_labels
-from store.models import LabelCorrectionRow
+from store.models import LabelCorrectionRow, MentionRow
 from tests.conftest import SHARED
 from tests.fakes import one_classified_mention
 from tests.responders.test_slack_queue import card, form
@@ -39,7 +42,15 @@ CARD_TS = "1763000000.000100"
 
 @pytest.fixture
 def mention_id(sessions: Sessions) -> int:
-    return one_classified_mention(sessions)
+    """A classified mention with a case whose card is message CARD_TS in C0QUEUE."""
+    mention = one_classified_mention(sessions)
+    with sessions.begin() as session:
+        row = session.get_one(MentionRow, mention)
+        case_id = ensure_case(session, row, 50)
+        posted = card(case_id=case_id, mention_id=mention, channel="C0QUEUE")
+        attach_card(session, case_id, channel="C0QUEUE", ref=CARD_TS, escalated=False)
+        record_card(session, posted, channel="C0QUEUE", ts=CARD_TS, at=datetime.now(UTC))
+    return mention
 
 
 @pytest.fixture
@@ -47,6 +58,9 @@ def slack(httpserver: HTTPServer) -> HTTPServer:
     httpserver.expect_request("/api/auth.test").respond_with_json(slack_ok("auth.test"))  # bolt's authorize
     httpserver.expect_request("/api/chat.postMessage").respond_with_json(slack_ok("chat.postMessage"))
     httpserver.expect_request("/api/chat.postEphemeral").respond_with_json({"ok": True, "message_ts": "1.2"})
+    httpserver.expect_request("/api/chat.update").respond_with_json(
+        {"ok": True, "channel": "C0QUEUE", "ts": CARD_TS}
+    )
     return httpserver
 
 
@@ -127,7 +141,11 @@ def test_relabel_from_a_card_is_stored_as_a_correction_and_noted_in_the_thread(
     ]
     (note,) = posted(slack, "chat.postMessage")
     assert note["thread_ts"] == CARD_TS
-    assert note["text"] == "<@U0ANA> relabelled intent: praise → feature_request"
+    assert note["text"] == "@U0ANA relabelled intent: praise → feature_request"
+    blocks: Any = note["blocks"] if isinstance(note["blocks"], list) else json.loads(str(note["blocks"]))
+    assert blocks[0]["elements"][0]["elements"][0] == {"type": "user", "user_id": "U0ANA"}
+    (update,) = posted(slack, "chat.update")
+    assert update["ts"] == CARD_TS  # the card shows the new label in its menu
 
 
 def test_a_forged_request_changes_nothing(slack_app: App, sessions: Sessions, mention_id: int) -> None:
@@ -213,7 +231,7 @@ def test_a_relabel_the_database_cannot_keep_is_reported_to_the_user(
     assert click(slack_app, "relabel_intent", f"{mention_id}:complaint") == 200
     (warning,) = posted(slack, "chat.postEphemeral")
     assert warning["user"] == "U0ANA"
-    assert "could not save this relabel" in str(warning["text"])
+    assert "could not save this (relabel this post: database error)" in str(warning["text"])
     assert posted(slack, "chat.postMessage") == []  # no thread note claims a change that was not kept
 
 

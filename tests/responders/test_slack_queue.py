@@ -52,12 +52,12 @@ def form(request: Request) -> dict[str, object]:
     return {k: v for k, v in request.form.items()}
 
 
-def test_card_is_posted_with_blocks_and_returns_the_message_ts(httpserver: HTTPServer) -> None:
+def test_card_is_posted_with_blocks_and_returns_the_channel_id_and_message_ts(httpserver: HTTPServer) -> None:
     httpserver.expect_oneshot_request("/api/chat.postMessage", method="POST").respond_with_json(
-        slack_ok("chat.postMessage", ts="1763000000.000100")
+        slack_ok("chat.postMessage", ts="1763000000.000100", channel="C0QUEUE")
     )
-    ts = responder(httpserver).post_card(card())
-    assert ts == "1763000000.000100"
+    posted = responder(httpserver).post_card(card())
+    assert (posted.channel, posted.ref) == ("C0QUEUE", "1763000000.000100")  # the id, not "#hark-queue"
     request, _ = httpserver.log[0]
     assert request.headers["Authorization"] == "Bearer xoxb-test"
     body = form(request)

@@ -1,0 +1,327 @@
+"""What the community team does on a card comes back here: relabel, approve, claim, resolve, escalate, snooze.
+
+Every callback acks first (Slack retries after 3 s), applies its change in one transaction together with the
+click's key (a replay or a retry of the request finds the key and changes nothing), then says it once in the
+case's thread and updates every card of the case in place. A refusal goes only to the person who clicked.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy.orm as so
+from slack_bolt import Ack, App
+from sqlalchemy.exc import SQLAlchemyError
+
+from hark.errors import HarkError
+from responders.config import QueueConfig
+from responders.slack import SlackQueueResponder
+from responders.slack_access import SlackAccess
+from responders.slack_blocks import cut, escape_mrkdwn, literal, person, person_element
+from store.cards import card_at, cards_of_case, mark_shown, record_card
+from store.case_actions import (
+    Outcome,
+    case_of_mention,
+    claim_case,
+    escalate_case,
+    reopen_case,
+    resolve_case,
+    snooze_case,
+    unclaim_case,
+)
+from store.cases import case_card
+from store.db import Sessions
+from store.labels import record_correction
+from store.reply_review import send_from_card
+from store.seen_requests import first_sight
+
+log = logging.getLogger(__name__)
+
+RELABEL_ACTION = re.compile(r"^relabel_(sentiment|intent|needs_reply|relevant)$")
+CASE_ACTION = re.compile(r"^(claim|unclaim|resolve|reopen|escalate)_case$")
+CaseChange = Callable[..., Outcome]
+CASE_CHANGES: dict[str, tuple[CaseChange, str]] = {  # action -> (store function, history words)
+    "claim": (claim_case, "claimed the case"),
+    "unclaim": (unclaim_case, "gave the case back"),
+    "resolve": (resolve_case, "resolved the case"),
+    "reopen": (reopen_case, "reopened the case"),
+    "escalate": (escalate_case, "escalated the case"),
+}
+NOT_A_SENDER = (
+    "You may not send replies from Slack. An admin can add you, or a user group of yours, to "
+    "responders.queue.senders."
+)
+
+
+def parse_choice(value: str) -> tuple[int, str]:
+    """ "<mention id>:<label>" from a menu option; ValueError for anything else."""
+    mention, sep, label = value.partition(":")
+    if not sep or not mention.isdigit() or not label:
+        raise ValueError(f"unexpected menu value {value!r}")
+    return int(mention), label
+
+
+def action_key(user_id: str, action: dict[str, Any]) -> str:
+    """One click: its action_ts is the same in a replay or a retry of the request, new in a second click."""
+    return f"action:{user_id}:{action.get('action_id')}:{action.get('block_id')}:{action.get('action_ts')}"
+
+
+@dataclass(frozen=True)
+class Click:
+    """Who clicked what, on which card."""
+
+    user_id: str
+    channel: str
+    card_ts: str | None
+    key: str
+
+    @property
+    def who(self) -> str:
+        return f"slack:{self.user_id or 'unknown'}"  # the id, not the name: names can be changed and reused
+
+
+def clicked(body: dict[str, Any], action: dict[str, Any]) -> Click:
+    user_id = str((body.get("user") or {}).get("id", ""))
+    channel = str((body.get("channel") or {}).get("id", ""))
+    card_ts = (body.get("container") or {}).get("message_ts") or (body.get("message") or {}).get("ts")
+    return Click(user_id, channel, card_ts, action_key(user_id, action))
+
+
+class CardWorkflow:
+    """The callbacks' shared work: the database, the cards' queue responder and who may send."""
+
+    def __init__(
+        self, sessions: Sessions, queue: SlackQueueResponder, cfg: QueueConfig, senders: SlackAccess
+    ):
+        self.sessions = sessions
+        self.queue = queue
+        self.cfg = cfg
+        self.senders = senders
+
+    def tell(self, click: Click, text: str, *, holder: str | None = None) -> None:
+        """Only the person who clicked sees it (plain words, escaped; `holder` leads, mentioned); the change,
+        or none, stands whether or not it posts."""
+        words = escape_mrkdwn(text)
+        try:
+            self.queue.tell(click.channel, click.user_id, f"{person(holder)} {words}" if holder else words)
+        except HarkError as err:
+            log.warning("slack_tell_failed channel=%s error=%s", click.channel, err)
+
+    def said(self, case_id: int, who: str, words: list[dict[str, Any]]) -> None:
+        """One line of history in the case's thread."""
+        with self.sessions() as session:
+            opened = case_card(session, case_id)
+        if opened is None:
+            return
+        try:
+            self.queue.history(*opened, [person_element(who), literal(" "), *words])
+        except HarkError as err:
+            log.warning("slack_history_failed case=%d error=%s", case_id, err)
+
+    def refresh(self, case_id: int) -> None:
+        """Every card of the case shows its state now; one that fails is left to the refresh stage."""
+        with self.sessions() as session:
+            shown = cards_of_case(session, case_id)
+        for card in shown:
+            try:
+                self.queue.update_card(card.channel, card.ts, card.card)
+            except HarkError as err:
+                log.warning("slack_card_update_failed case=%d card=%d error=%s", case_id, card.card_id, err)
+                continue
+            with self.sessions.begin() as session:
+                mark_shown(session, card.card_id, datetime.now(UTC))
+
+    def apply(
+        self, click: Click, change: Callable[[so.Session], tuple[int, Outcome]], what: str
+    ) -> tuple[int, Outcome] | None:
+        """Run `change` once per click, in one transaction with the click's key; None for a replay or a
+        failure (told to the person who clicked: Hark could not `what`)."""
+        try:
+            with self.sessions.begin() as session:
+                if not first_sight(session, click.key):
+                    log.info("slack_replay_ignored key=%s", click.key)
+                    return None
+                return change(session)
+        except (LookupError, ValueError, HarkError) as err:
+            log.warning("slack_action_refused user=%s reason=%s", click.user_id, err)
+            self.tell(click, f"Hark could not {what}: {err}")
+        except SQLAlchemyError as err:
+            log.error("slack_action_not_saved user=%s error=%s", click.user_id, type(err).__name__)
+            self.tell(click, f"Hark could not save this ({what}: database error); please try again.")
+        return None
+
+    def answer(self, click: Click, case_id: int, outcome: Outcome, words: list[dict[str, Any]]) -> None:
+        if outcome.changed:
+            self.said(case_id, click.who, words)
+            self.refresh(case_id)
+        elif outcome.holder:
+            self.tell(click, f"{outcome.why}.", holder=outcome.holder)
+        elif outcome.why:
+            self.tell(click, outcome.why[:1].upper() + outcome.why[1:] + ".")
+
+    def escalate_to_on_call(self, case_id: int, click: Click) -> None:
+        """The case's card goes to the escalation channel too, where the on-call group is called to it."""
+        with self.sessions() as session:
+            shown = cards_of_case(session, case_id)
+        if not shown:
+            return
+        first = shown[0].card
+        card = replace(first, escalated=True, channel=self.cfg.escalation_channel)
+        try:
+            posted = self.queue.post_card(card)
+            with self.sessions.begin() as session:
+                record_card(session, card, channel=posted.channel, ts=posted.ref, at=datetime.now(UTC))
+            group = f"<!subteam^{self.cfg.on_call_group}> " if self.cfg.on_call_group else ""
+            self.queue.alert(
+                posted.channel,
+                f"{group}case #{case_id} was escalated by {person(click.who)}.",
+                thread=posted.ref,
+            )
+        except HarkError as err:
+            log.error("slack_escalation_not_posted case=%d error=%s", case_id, err)
+            self.tell(click, f"The case is escalated, but its card could not be posted there: {err}")
+
+
+class CardControls:
+    """The callbacks of a card's controls (bolt injects their arguments by name)."""
+
+    def __init__(self, flow: CardWorkflow) -> None:
+        self.flow = flow
+
+    def relabel(self, ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        click = clicked(body, action)
+        field = str(action["action_id"]).removeprefix("relabel_")
+        choice = str((action.get("selected_option") or {}).get("value", ""))
+
+        def change(session: so.Session) -> tuple[int, Outcome]:
+            mention_id, value = parse_choice(choice)
+            row = record_correction(session, mention_id, field, value, click.who)
+            if row is None:  # it already had that label: nothing changed, nothing to announce
+                return mention_id, Outcome(False)
+            log.info(
+                "relabel_saved mention=%d field=%s old=%s new=%s", mention_id, field, row.old_value, value
+            )
+            return mention_id, Outcome(
+                True, f"{field.replace('_', ' ')}: {row.old_value or 'none'} → {value}"
+            )
+
+        done = self.flow.apply(click, change, "relabel this post")
+        if done is None or not done[1].changed:
+            return
+        mention_id, outcome = done
+        with self.flow.sessions() as session:
+            case_id = _case_id(session, mention_id)
+        if case_id is not None:
+            self.flow.said(case_id, click.who, [literal(f"relabelled {outcome.why}")])
+            self.flow.refresh(case_id)
+
+    def change_case(self, ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        click = clicked(body, action)
+        name = str(action["action_id"]).removesuffix("_case")
+        store_change, words = CASE_CHANGES[name]
+
+        def change(session: so.Session) -> tuple[int, Outcome]:
+            case = case_of_mention(session, _mention_of(action))
+            return case.id, store_change(session, case.id, by=click.who, now=datetime.now(UTC))
+
+        done = self.flow.apply(click, change, f"{name} the case")
+        if done is None:
+            return
+        case_id, outcome = done
+        log.info(
+            "case_action case=%d action=%s changed=%s user=%s", case_id, name, outcome.changed, click.user_id
+        )
+        self.flow.answer(click, case_id, outcome, [literal(words)])
+        if name == "escalate" and outcome.changed:
+            self.flow.escalate_to_on_call(case_id, click)
+
+    def snooze(self, ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        click = clicked(body, action)
+        choice = str((action.get("selected_option") or {}).get("value", ""))
+
+        def change(session: so.Session) -> tuple[int, Outcome]:
+            mention_id, minutes = parse_choice(choice)
+            if not minutes.isdigit() or not 0 < int(minutes) <= 30 * 24 * 60:
+                raise ValueError(f"a snooze is 1 minute to 30 days, not {minutes!r} minutes")
+            now = datetime.now(UTC)
+            case = case_of_mention(session, mention_id)
+            until = now + timedelta(minutes=int(minutes))
+            return case.id, snooze_case(session, case.id, by=click.who, until=until, now=now)
+
+        done = self.flow.apply(click, change, "snooze the case")
+        if done is not None:
+            case_id, outcome = done
+            with self.flow.sessions() as session:
+                until = case_of_mention(session, parse_choice(choice)[0]).snoozed_until
+            self.flow.answer(click, case_id, outcome, [literal(f"snoozed the case until {_utc(until)}")])
+
+    def approve(self, ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        click = clicked(body, action)
+        if not self.flow.senders.allows(click.user_id):
+            log.warning("reply_send_refused user=%s reason=not a sender", click.user_id)
+            self.flow.tell(click, NOT_A_SENDER)
+            return
+        with self.flow.sessions() as session:
+            shown = card_at(session, click.channel, click.card_ts or "")
+        text = shown.card.suggested_reply if shown is not None else None
+        if shown is None or not text:
+            self.flow.tell(click, "This card suggests no reply to approve.")
+            return
+        mention_id = shown.card.mention_id  # the card's own post, whatever the button's value says
+
+        def change(session: so.Session) -> tuple[int, Outcome]:
+            outcome = send_from_card(session, mention_id, text, by=click.who)
+            return case_of_mention(session, mention_id).id, outcome
+
+        done = self.flow.apply(click, change, "approve this reply")
+        if done is not None:
+            case_id, outcome = done
+            log.info(
+                "reply_approved_in_slack mention=%d changed=%s user=%s",
+                mention_id,
+                outcome.changed,
+                click.user_id,
+            )
+            self.flow.answer(
+                click, case_id, outcome, [literal("approved the reply: "), literal(cut(text, 600)[0])]
+            )
+
+    def open_post(self, ack: Ack) -> None:
+        ack()  # a link button: Slack opens the post; Hark has nothing to do
+
+
+def register_review_actions(app: App, flow: CardWorkflow) -> None:
+    """Wire every card control to Hark."""
+    controls = CardControls(flow)
+    app.action(RELABEL_ACTION)(controls.relabel)
+    app.action(CASE_ACTION)(controls.change_case)
+    app.action("snooze_case")(controls.snooze)
+    app.action("approve_reply")(controls.approve)
+    app.action("open_post")(controls.open_post)
+
+
+def _mention_of(action: dict[str, Any]) -> int:
+    value = str(action.get("value", ""))
+    if not value.isdigit():
+        raise ValueError(f"unexpected button value {escape_mrkdwn(value)!r}")
+    return int(value)
+
+
+def _case_id(session: so.Session, mention_id: int) -> int | None:
+    try:
+        return case_of_mention(session, mention_id).id
+    except LookupError:
+        return None
+
+
+def _utc(at: datetime | None) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if at else "later"

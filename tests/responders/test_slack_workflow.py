@@ -1,0 +1,415 @@
+"""The card workflow: a mention routed to a real card on a fake Slack (the real WebClient), then signed clicks
+through the real bolt app, over HTTP where it matters, and replies delivered to the fake X through tweepy."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.request
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+import sqlalchemy as sa
+from pytest_httpserver import HTTPServer
+from slack_bolt import App, BoltRequest
+from slack_sdk import WebClient
+from slack_sdk.signature import SignatureVerifier
+
+from app.config import AppConfig
+from app.delivery import deliver_pending
+from app.pipeline import Routing, classify_pending, link_pending, poll_once, route_pending
+from hark.brand import OwnAccounts
+from responders.config import QueueConfig
+from responders.slack import SlackQueueResponder
+from responders.slack_app import SlackAppServer, build_slack_app
+from responders.templates import ReplyTemplates
+from responders.x import XReplyResponder
+from store.db import Sessions
+from store.models import AuditLogRow, CaseRow, MentionRow, ReplyRow
+from tests.builders import mention
+from tests.conftest import SHARED
+from tests.fake_platforms import BRAND_HANDLE, BRAND_ID, FakeX
+from tests.fakes import KeywordClassifier, ListListener
+from tests.slack_peer import FakeSlack
+
+SECRET = "test-signing-secret"  # a test value, not a credential
+QUEUE = QueueConfig(type="slack", senders=("U0ANA", "S0SENDERS"), on_call_group="S0ONCALL")
+
+
+def config(fake_x: FakeX) -> AppConfig:
+    return AppConfig.model_validate(
+        {
+            "brand": {
+                "name": "Nimbus Cycles",
+                "accounts": {"x": {BRAND_HANDLE: BRAND_ID}},
+                "terms": ["nimbus"],
+            },
+            "sources": [
+                {
+                    "type": "x",
+                    "name": "x-mentions",
+                    "mode": "mentions",
+                    "user_id": BRAND_ID,
+                    "api_base_url": fake_x.url,
+                }
+            ],
+            "routing": {
+                "default_action": "queue",
+                "templates": {"sorry": "Sorry about that, {{ handle }}! We are on it."},
+                "suggestions": {"complaint": "sorry"},
+            },
+            "responders": {"queue": QUEUE.model_dump()},
+        }
+    )
+
+
+@pytest.fixture
+def slack(httpserver: HTTPServer) -> FakeSlack:
+    return FakeSlack(httpserver, groups={"S0SENDERS": ["U0BEA"], "S0ONCALL": ["U0ONC"]})
+
+
+def route(sessions: Sessions, slack: FakeSlack, fake_x: FakeX, *posts: tuple[int, str, bool]) -> None:
+    """Each (n, text, summons us) post through poll, classify, link and route: cards on the fake Slack."""
+    cfg = config(fake_x)
+    own = OwnAccounts.build(cfg.brand)
+    mentions = [
+        mention(n, text, author=f"rider{n}", user_id=f"{7000 + n}", addressed=summons)
+        for n, text, summons in posts
+    ]
+    poll_once(ListListener("src", mentions), sessions, own)
+    classify_pending(sessions, KeywordClassifier(), 10)
+    link_pending(sessions, cfg, 10)
+    queue = SlackQueueResponder(
+        WebClient(token="xoxb-test", base_url=slack.url),
+        channel="#hark-queue",
+        escalation_channel="#hark-escalations",
+    )
+    route_pending(
+        sessions, Routing(cfg=cfg, templates=ReplyTemplates(cfg.routing.templates), queue=queue, own=own), 10
+    )
+
+
+def cards(slack: FakeSlack) -> list[dict[str, Any]]:
+    """The cards posted (top-level messages with a workflow block), with the ts the fake gave each."""
+    out = []
+    for number, (method, args) in enumerate(slack.calls):
+        if method == "chat.postMessage" and any(
+            b.get("block_id", "").startswith("case:") for b in args.get("blocks") or []
+        ):
+            out.append({**args, "ts": f"1763000000.{number + 1:06d}"})
+    return out
+
+
+@pytest.fixture
+def card(sessions: Sessions, slack: FakeSlack, fake_x: FakeX) -> dict[str, Any]:
+    """The card of one complaint that @mentions us, as posted to the fake Slack."""
+    route(sessions, slack, fake_x, (1, f"@{BRAND_HANDLE} my order is late", True))
+    [posted] = cards(slack)
+    return posted
+
+
+@pytest.fixture
+def app(slack: FakeSlack, sessions: Sessions) -> App:
+    client = WebClient(token="xoxb-test", base_url=slack.url)
+    return build_slack_app(client, sessions, signing_secret=SECRET, queue=QUEUE, process_before_response=True)
+
+
+def payload(
+    card: dict[str, Any], action_id: str, user: str, *, value: str | None = None, action_ts: str | None = None
+) -> dict[str, Any]:
+    recorded = SHARED / "fixtures" / "slack" / "app-backend" / "BlockActionPayload.json"
+    body: dict[str, Any] = json.loads(recorded.read_text(encoding="utf-8"))
+    [workflow] = [b for b in card["blocks"] if b.get("block_id", "").startswith("case:")]
+    element = next((e for e in workflow["elements"] if e["action_id"] == action_id), None)
+    chosen = value if value is not None else (element or {}).get("value", workflow["block_id"].split(":")[1])
+    action: dict[str, Any] = {
+        "type": "button",
+        "action_id": action_id,
+        "block_id": workflow["block_id"],
+        "value": chosen,
+        "action_ts": action_ts or f"{time.time():.6f}",
+    }
+    if action_id == "snooze_case":
+        action = {
+            **action,
+            "type": "static_select",
+            "selected_option": {"text": {"type": "plain_text", "text": "x"}, "value": chosen},
+        }
+    body.update(
+        team={"id": "T0001", "domain": "nimbus"},
+        user={"id": user, "username": user.lower(), "name": user.lower(), "team_id": "T0001"},
+        api_app_id="A0001",
+        container={
+            "type": "message",
+            "message_ts": card["ts"],
+            "channel_id": "C0QUEUE",
+            "is_ephemeral": False,
+        },
+        channel={"id": "C0QUEUE", "name": "hark-queue"},
+        message={"type": "message", "ts": card["ts"], "text": "card", "blocks": card["blocks"]},
+        response_url="https://hooks.slack.invalid/actions/T0001/1/abc",
+        actions=[action],
+    )
+    return body
+
+
+def signed_body(body: dict[str, Any], secret: str = SECRET, *, age_s: int = 0) -> tuple[str, dict[str, str]]:
+    encoded = urlencode({"payload": json.dumps(body)})
+    timestamp = str(int(time.time()) - age_s)
+    signature = SignatureVerifier(secret).generate_signature(timestamp=timestamp, body=encoded)
+    assert signature is not None
+    return encoded, {
+        "content-type": "application/x-www-form-urlencoded",
+        "x-slack-request-timestamp": timestamp,
+        "x-slack-signature": signature,
+    }
+
+
+def click(app: App, body: dict[str, Any], **signing: Any) -> int:
+    encoded, headers = signed_body(body, **signing)
+    return app.dispatch(BoltRequest(body=encoded, headers={**headers})).status
+
+
+def replies(sessions: Sessions) -> list[ReplyRow]:
+    with sessions() as session:
+        return list(session.scalars(sa.select(ReplyRow).order_by(ReplyRow.id)))
+
+
+def replier(fake_x: FakeX) -> XReplyResponder:
+    return XReplyResponder.from_credentials(
+        fake_x.url,
+        consumer_key=fake_x.posting_key,
+        consumer_secret="s",
+        access_token="t",
+        access_token_secret="ts",
+    )
+
+
+def told(slack: FakeSlack, user: str) -> list[str]:
+    return [str(args["text"]) for args in slack.of("chat.postEphemeral") if args.get("user") == user]
+
+
+def history(slack: FakeSlack) -> list[str]:
+    """The history lines in card threads (rich text, as their notification fallback says them)."""
+    return [
+        str(args["text"])
+        for args in slack.of("chat.postMessage")
+        if args.get("thread_ts") and args.get("mrkdwn") in (False, "false", "0")
+    ]
+
+
+def test_approve_sends_exactly_one_reply_through_replays_double_clicks_and_two_people_at_once(
+    app: App, slack: FakeSlack, sessions: Sessions, fake_x: FakeX, card: dict[str, Any]
+) -> None:
+    first = payload(card, "approve_reply", "U0ANA")
+    for _ in range(3):  # one request delivered three times (Slack's retries, a replay)
+        assert click(app, first) == 200
+    assert click(app, payload(card, "approve_reply", "U0ANA")) == 200  # a double click: a second request
+
+    server = SlackAppServer(app, app_token=None, host="127.0.0.1", port=0)
+    server.start()
+    try:
+        statuses: list[int] = []
+
+        def over_http(user: str) -> None:  # two people at the same moment, through the real HTTP server
+            encoded, headers = signed_body(payload(card, "approve_reply", user))
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{server.port}/slack/events", data=encoded.encode(), headers=headers
+            )
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310  # a local URL
+                statuses.append(response.status)
+
+        people = [threading.Thread(target=over_http, args=(user,)) for user in ("U0ANA", "U0BEA")]
+        for person in people:
+            person.start()
+        for person in people:
+            person.join()
+    finally:
+        server.stop()
+    assert statuses == [200, 200]
+    [reply] = replies(sessions)
+    assert (reply.status, reply.approved_by, reply.text) == (
+        "approved",
+        "slack:U0ANA",
+        "Sorry about that, @rider1! We are on it.",
+    )
+    assert deliver_pending(sessions, {"x": replier(fake_x)}, False, 10) == 1
+    assert deliver_pending(sessions, {"x": replier(fake_x)}, False, 10) == 0
+    assert [p["text"] for p in fake_x.posted] == ["Sorry about that, @rider1! We are on it."]
+    assert history(slack) == ["@U0ANA approved the reply: Sorry about that, @rider1! We are on it."]  # once
+    assert all("approved the reply already" in text for text in told(slack, "U0BEA"))
+
+
+def test_an_unauthorised_approver_is_refused_and_nothing_is_queued(
+    app: App, slack: FakeSlack, sessions: Sessions, card: dict[str, Any]
+) -> None:
+    assert click(app, payload(card, "approve_reply", "U0EVE")) == 200
+    assert replies(sessions) == []
+    [refusal] = told(slack, "U0EVE")
+    assert "may not send replies" in refusal
+    assert history(slack) == []
+    assert slack.of("chat.update") == []
+
+
+def test_a_member_of_a_sender_group_may_approve(
+    app: App, slack: FakeSlack, sessions: Sessions, card: dict[str, Any]
+) -> None:
+    assert click(app, payload(card, "approve_reply", "U0BEA")) == 200  # U0BEA is in S0SENDERS
+    [reply] = replies(sessions)
+    assert (reply.status, reply.approved_by) == ("approved", "slack:U0BEA")
+    assert slack.of("usergroups.users.list")[0]["usergroup"] == "S0SENDERS"
+
+
+@pytest.mark.parametrize("signing", [{"secret": "not-the-secret"}, {"age_s": 301}])
+def test_forged_and_stale_signatures_get_401_and_change_nothing(
+    app: App,
+    slack: FakeSlack,
+    sessions: Sessions,
+    card: dict[str, Any],
+    signing: dict[str, Any],
+) -> None:
+    for action in ("approve_reply", "claim_case", "resolve_case", "escalate_case"):
+        assert click(app, payload(card, action, "U0ANA"), **signing) == 401
+    assert replies(sessions) == []
+    with sessions() as session:
+        case = session.scalars(sa.select(CaseRow)).one()
+        assert (case.status, case.assignee, case.escalated) == ("new", None, False)
+    assert history(slack) == told(slack, "U0ANA") == []
+
+
+def test_claim_shows_the_owner_and_a_second_claim_is_refused_with_who_holds_it(
+    app: App, slack: FakeSlack, sessions: Sessions, card: dict[str, Any]
+) -> None:
+    assert click(app, payload(card, "claim_case", "U0ANA")) == 200
+    assert click(app, payload(card, "claim_case", "U0BEA")) == 200
+    assert click(app, payload(card, "unclaim_case", "U0BEA")) == 200
+    with sessions() as session:
+        case = session.scalars(sa.select(CaseRow)).one()
+        actions = [
+            a.action
+            for a in session.scalars(sa.select(AuditLogRow).where(AuditLogRow.subject == f"case:{case.id}"))
+        ]
+    assert (case.status, case.assignee) == ("claimed", "slack:U0ANA")
+    assert actions == ["case_claimed"]
+    assert told(slack, "U0BEA") == [
+        "<@U0ANA> holds this case.",
+        "<@U0ANA> holds this case: only they can give it back.",
+    ]
+    assert history(slack) == ["@U0ANA claimed the case"]
+    [update] = slack.of("chat.update")
+    assert (update["channel"], update["ts"]) == ("C0QUEUE", card["ts"])
+    shown = json.dumps(update["blocks"], ensure_ascii=False)
+    assert "*Claimed* · held by <@U0ANA>" in shown
+    buttons = [
+        e["action_id"]
+        for b in update["blocks"]
+        if b.get("block_id", "").startswith("case:")
+        for e in b["elements"]
+    ]
+    assert "unclaim_case" in buttons
+    assert "claim_case" not in buttons
+
+
+def test_resolve_and_reopen_each_change_the_case_once(
+    app: App, slack: FakeSlack, sessions: Sessions, card: dict[str, Any]
+) -> None:
+    assert click(app, payload(card, "resolve_case", "U0ANA")) == 200
+    assert (
+        click(app, payload(card, "resolve_case", "U0BEA")) == 200
+    )  # already resolved: told, nothing changes
+    with sessions() as session:
+        resolved = session.scalars(sa.select(CaseRow)).one()
+    assert resolved.status == "resolved"
+    assert resolved.resolved_at is not None
+    assert click(app, payload(card, "reopen_case", "U0BEA")) == 200
+    with sessions() as session:
+        reopened = session.scalars(sa.select(CaseRow)).one()
+    assert (reopened.status, reopened.resolved_at) == ("new", None)
+    assert history(slack) == ["@U0ANA resolved the case", "@U0BEA reopened the case"]
+    assert told(slack, "U0BEA") == ["The case is resolved already."]
+    assert len(slack.of("chat.update")) == 2
+
+
+def test_escalate_moves_the_card_to_the_escalation_channel_and_calls_on_call(
+    app: App, slack: FakeSlack, sessions: Sessions, card: dict[str, Any]
+) -> None:
+    assert click(app, payload(card, "escalate_case", "U0BEA")) == 200
+    assert click(app, payload(card, "escalate_case", "U0ANA")) == 200  # once is enough
+    posted = [
+        args for args in slack.of("chat.postMessage") if args["channel"] in ("#hark-escalations", "C0ESCAL")
+    ]
+    card_there, alert = posted
+    assert card_there["blocks"][0]["text"]["text"].startswith("ESCALATED · case #")
+    assert alert["text"].startswith("<!subteam^S0ONCALL> case #")
+    assert "escalated by <@U0BEA>" in alert["text"]
+    assert alert["thread_ts"]
+    updates = slack.of("chat.update")
+    assert {u["channel"] for u in updates} == {"C0QUEUE"}  # the queue card says it was escalated
+    assert "escalate_case" not in json.dumps(updates[-1]["blocks"])
+    assert told(slack, "U0ANA") == ["The case is escalated already."]
+
+
+def test_snooze_sets_the_time_on_the_case_and_the_card(
+    app: App, slack: FakeSlack, sessions: Sessions, card: dict[str, Any]
+) -> None:
+    mention_id = card["blocks"][-2]["block_id"].split(":")[1]
+    before = time.time()
+    assert click(app, payload(card, "snooze_case", "U0ANA", value=f"{mention_id}:240")) == 200
+    assert click(app, payload(card, "snooze_case", "U0ANA", value=f"{mention_id}:-5")) == 200
+    with sessions() as session:
+        case = session.scalars(sa.select(CaseRow)).one()
+    assert case.snoozed_until is not None
+    assert 4 * 3600 - 5 <= case.snoozed_until.timestamp() - before <= 4 * 3600 + 5
+    [line] = history(slack)
+    assert line.startswith("@U0ANA snoozed the case until ")
+    assert "snoozed until <!date^" in json.dumps(slack.of("chat.update")[0]["blocks"])
+    [refusal] = told(slack, "U0ANA")
+    assert "a snooze is 1 minute to 30 days" in refusal
+
+
+def test_where_x_takes_no_reply_from_us_the_card_offers_reply_on_x_instead(
+    app: App, slack: FakeSlack, sessions: Sessions, fake_x: FakeX
+) -> None:
+    route(sessions, slack, fake_x, (1, "my nimbus order is late", False))  # names us, does not @mention us
+    [card] = cards(slack)
+    [workflow] = [b for b in card["blocks"] if b.get("block_id", "").startswith("case:")]
+    first = workflow["elements"][0]
+    assert (first["action_id"], first["text"]["text"], first["url"]) == (
+        "open_post",
+        "Reply on X",
+        "https://example.com/1001",
+    )
+    assert "approve_reply" not in json.dumps(card["blocks"])
+    assert "takes replies from our account only to posts that @mention or quote it" in json.dumps(
+        card["blocks"]
+    )
+    forged_value = payload(card, "approve_reply", "U0ANA", value=workflow["block_id"].split(":")[1])
+    assert click(app, forged_value) == 200  # a crafted click on an Approve the card never showed
+    assert replies(sessions) == []
+    assert any("takes replies from our account only" in text for text in told(slack, "U0ANA"))
+
+
+def test_a_sent_reply_updates_the_card_with_its_link(
+    app: App, slack: FakeSlack, sessions: Sessions, fake_x: FakeX, card: dict[str, Any]
+) -> None:
+    assert click(app, payload(card, "approve_reply", "U0ANA")) == 200
+    deliver_pending(sessions, {"x": replier(fake_x)}, False, 10)
+    from app.pipeline import refresh_cards
+
+    queue = SlackQueueResponder(
+        WebClient(token="xoxb-test", base_url=slack.url),
+        channel="#hark-queue",
+        escalation_channel="#hark-escalations",
+    )
+    assert refresh_cards(sessions, queue, 10) == 1
+    assert refresh_cards(sessions, queue, 10) == 0
+    last = slack.of("chat.update")[-1]
+    shown = json.dumps(last["blocks"])
+    [post] = fake_x.posted
+    assert f"https://x.com/i/web/status/{post['id']}" in shown
+    assert '"text": "Replied"' in shown
+    assert "approve_reply" not in shown
+    with sessions() as session:
+        assert session.scalars(sa.select(MentionRow)).one().case_id is not None
