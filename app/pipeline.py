@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy.orm as so
@@ -24,8 +24,17 @@ from responders.base import QueueResponder
 from responders.guardrails import Check, ReplyAsk, blocking, policy_checks
 from responders.routing import Decision, RouteFacts, decide
 from responders.templates import Rendered, ReplyTemplates, clean_value
-from store.cards import mark_shown, record_card, stale_cards
+from store.cards import (
+    cards_posted_since,
+    held_cards,
+    held_channels,
+    mark_shown,
+    post_held_card,
+    record_card,
+    stale_cards,
+)
 from store.cases import attach_card, case_card, case_priority, case_thread, ensure_case
+from store.config import SlaConfig
 from store.customers import is_vip
 from store.health import record_success
 from store.labels import Labels, add_classifications, labels_for
@@ -51,10 +60,12 @@ from store.replies import (
     unsurfaced_failures,
 )
 from store.similar_replies import ReplyIndex, add_vectors
+from store.sla import SlaClock, owed_sla_alerts, record_sla_alert
 
 log = logging.getLogger(__name__)
 
 Sessions = so.sessionmaker[so.Session]
+BURST_WINDOW = timedelta(minutes=1)  # responders.queue.digest_after_per_minute counts cards in this window
 
 
 @dataclass(frozen=True)
@@ -170,15 +181,59 @@ def route_pending(sessions: Sessions, routing: Routing, limit: int) -> int:
                 )
                 cards.append(card)
             set_route(row, decision.action, decision.rule, routed_at=None if card else now)
+    held: dict[str, list[QueueCard]] = {}
     for card in cards:
         with sessions() as session:  # an earlier card of this batch may have opened the case's thread
             thread = case_thread(session, card.case_id)
+            crowded = thread is None and _room(session, routing, card.channel) <= 0
+        if crowded:  # a burst: the card waits in a digest instead of flooding the channel
+            held.setdefault(card.channel, []).append(card)
+            continue
         posted = routing.queue.post_card(card, thread=thread)  # errors leave routed_at NULL: retried next run
         with sessions.begin() as session:
             now = datetime.now(UTC)
             mark_routed(session, card.mention_id, now)
             _keep_card(session, card, posted, now)
+    for channel, waiting in held.items():
+        digest = routing.queue.post_digest(channel, waiting)
+        with sessions.begin() as session:
+            now = datetime.now(UTC)
+            for card in waiting:
+                mark_routed(session, card.mention_id, now)
+                record_card(session, card, channel=digest.channel, ts=None, at=now, digest=digest.ref)
+        log.info("cards_digested channel=%s cards=%d", channel, len(waiting))
     return len(rows)
+
+
+def _room(session: so.Session, routing: Routing, channel: str) -> int:
+    """How many more new cards the channel takes in this minute."""
+    cap = routing.cfg.responders.queue.digest_after_per_minute
+    return cap - cards_posted_since(session, channel, datetime.now(UTC) - BURST_WINDOW)
+
+
+def post_held_cards(sessions: Sessions, routing: Routing, limit: int) -> int:
+    """Cards a digest held back get their own message as the burst drains: oldest first, as many a minute
+    as the channel takes."""
+    posted = 0
+    with sessions() as session:
+        channels = held_channels(session)
+    for channel in channels:
+        with sessions() as session:
+            room = min(limit - posted, _room(session, routing, channel))
+            waiting = held_cards(session, room, addressed=channel) if room > 0 else []
+        for shown in waiting:
+            card = shown.card
+            with sessions() as session:
+                thread = case_thread(session, card.case_id)
+            where = routing.queue.post_card(card, thread=thread)
+            with sessions.begin() as session:
+                now = datetime.now(UTC)
+                if post_held_card(session, shown.card_id, channel=where.channel, ts=where.ref, at=now):
+                    attach_card(
+                        session, card.case_id, channel=where.channel, ref=where.ref, escalated=card.escalated
+                    )
+                    posted += 1
+    return posted
 
 
 def surface_failed_replies(sessions: Sessions, routing: Routing, limit: int) -> int:
@@ -249,6 +304,30 @@ def refresh_cards(sessions: Sessions, queue: QueueResponder, limit: int) -> int:
         with sessions.begin() as session:
             mark_shown(session, shown.card_id, datetime.now(UTC))
     return len(stale)
+
+
+def watch_slas(sessions: Sessions, queue: QueueResponder, sla: SlaConfig) -> int:
+    """Remind the case's thread (and whoever holds it) `reminder_minutes` before a first response or a
+    resolution is due, and tell on-call when one is missed: each once per due time."""
+    now = datetime.now(UTC)
+    clock = SlaClock(sla.business_hours)
+    with sessions() as session:
+        owed = owed_sla_alerts(session, clock, sla.reminder_minutes, now)
+    for alert in owed:
+        what = "first response" if alert.target == "first_response" else "resolution"
+        due = f"{alert.due_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+        if alert.breach:
+            queue.alert(f"Case #{alert.case_id} on {alert.platform} missed its {what} target (due {due}).")
+            text = f"SLA missed: the {what} was due {due}. On-call was told."
+        else:
+            left = max(1, round(clock.between(now, alert.due_at).total_seconds() / 60))
+            text = f"Reminder: the {what} is due {due} ({left} working minutes left)."
+        if alert.channel and alert.thread:
+            queue.note(alert.channel, alert.thread, text, to=alert.assignee)
+        with sessions.begin() as session:
+            record_sla_alert(session, alert, now)
+        log.info("sla_alert case=%d kind=%s due=%s", alert.case_id, alert.kind, alert.due_at.isoformat())
+    return len(owed)
 
 
 def _keep_card(session: so.Session, card: QueueCard, posted: PostedCard, at: datetime) -> None:
@@ -439,5 +518,5 @@ def _card(
         history_count=earlier_mentions(session, row.customer_id, row.id),
         suggested_reply=suggestion.text if suggestion else None,
         similar_replies=tuple(text for text, _ in index.similar(row.id)),
-        reply_forbidden=get_platform(row.platform).reply_refusal(row.mentions_brand_account),
+        reply_forbidden=get_platform(row.platform).reply_refusal(row.mentions_brand_account, row.raw),
     )

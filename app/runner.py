@@ -21,9 +21,11 @@ from app.pipeline import (
     classify_pending,
     link_pending,
     poll_once,
+    post_held_cards,
     refresh_cards,
     route_pending,
     surface_failed_replies,
+    watch_slas,
 )
 from app.runtime import Runtime
 from classifiers.base import MENTIONS_PER_CALL
@@ -177,6 +179,12 @@ class Stages:
     def cards(self) -> int:
         return refresh_cards(self.runtime.db.sessions, self.runtime.routing.queue, BATCH)
 
+    def held(self) -> int:
+        return post_held_cards(self.runtime.db.sessions, self.runtime.routing, BATCH)
+
+    def slas(self) -> int:
+        return watch_slas(self.runtime.db.sessions, self.runtime.routing.queue, self.runtime.config.sla)
+
     def all_after_poll(self) -> dict[str, int]:
         return {
             "classified": drain("classify", self.classify, self.stop),
@@ -185,6 +193,8 @@ class Stages:
             "delivered": drain("deliver", self.deliver, self.stop),
             "failures_shown": drain("surface", self.surface, self.stop),
             "cards_updated": drain("cards", self.cards, self.stop),
+            "held_cards_posted": self.held(),  # what the burst window allows now; the rest at later runs
+            "sla_alerts": self.slas(),  # one pass: what is owed now
         }
 
 
@@ -241,7 +251,9 @@ def run_forever(runtime: Runtime) -> None:
         ("deliver", stages.deliver, intervals.deliver_interval_s),
         ("surface", stages.surface, intervals.deliver_interval_s),  # failed replies, shown to the team
         ("cards", stages.cards, intervals.deliver_interval_s),  # cards show what changed since posted
+        ("held", stages.held, intervals.route_interval_s),  # a digest's cards, as the burst drains
     )
+    scheduler.add_job(guarded("slas", stages.slas), "interval", seconds=60, id="slas", next_run_time=now)
     for name, step, every in steps:
         scheduler.add_job(
             guarded(name, partial(drain, name, step, stop)),

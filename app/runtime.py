@@ -100,5 +100,5 @@ def build(cfg: AppConfig, secrets: Secrets, console: Console | None = None) -> R
         classifier=classifier,
         routing=Routing(cfg=cfg, templates=templates, queue=queue, own=own),
         repliers=repliers,
-        slack_app=build_slack_app_server(cfg.responders.queue, secrets, db.sessions),
+        slack_app=build_slack_app_server(cfg.responders.queue, secrets, db.sessions, cfg.customers),
     )

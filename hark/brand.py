@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, model_validator
 
 from hark.handles import handle_key
 from hark.records import Mention
+from hark.validation import zone_name
 
 
 class BrandConfig(BaseModel):
@@ -23,16 +24,8 @@ class BrandConfig(BaseModel):
     accounts: dict[str, dict[str, str | None]] = {}
     terms: tuple[str, ...] = ()  # words or phrases that name the brand
     exclude_terms: tuple[str, ...] = ()  # phrases that mean something else ("cumulonimbus")
-    timezone: str = "UTC"  # the brand's own clock: quiet hours, and the weeks of reports
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (an IANA name such as Europe/Berlin)") from None
-        return value
+    # the brand's own clock: quiet hours, and the weeks of reports
+    timezone: Annotated[str, AfterValidator(zone_name)] = "UTC"
 
     @property
     def zone(self) -> ZoneInfo:

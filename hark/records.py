@@ -108,6 +108,7 @@ class CardState:
     assignee: str | None = None  # who claimed it, as "slack:<user id>" or a name from the command line
     escalated: bool = False
     sla_due_at: datetime | None = None  # first response due, while there is none
+    resolution_due_at: datetime | None = None  # while the case is open
     snoozed_until: datetime | None = None
     reply_status: str | None = None  # the outbox's, of the reply to this card's post
     reply_text: str | None = None

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from pydantic import ValidationError
+
+
+def zone_name(value: str) -> str:
+    """An IANA time zone name, checked (a config field's validator)."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r} (an IANA name such as Europe/Berlin)") from None
+    return value
 
 
 def format_validation_error(err: ValidationError, prefix: str = "") -> str:

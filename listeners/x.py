@@ -30,6 +30,7 @@ TWEET_FIELDS = [
     "lang",
     "entities",
     "public_metrics",
+    "reply_settings",  # who may reply: a card says when X would refuse ours
 ]
 USER_FIELDS = ["username", "name", "verified", "public_metrics", "description", "url", "created_at"]
 EXPANSIONS = ["author_id", "referenced_tweets.id", "referenced_tweets.id.author_id"]

@@ -32,15 +32,20 @@ class PlatformSpec:
     parse_page: PageParser
     # the web address of our reply, from the address of the post it answers and the reply's platform id
     reply_url: Callable[[str, str], str | None] = lambda _target_url, _post_id: None
+    # why the post's thread takes no reply from our account (its author limited replies, it is locked), from
+    # the post as the platform sent it and whether it summoned us; None when it takes one
+    reply_gate: Callable[[Mapping[str, Any], bool], str | None] = lambda _raw, _summoned: None
 
-    def reply_refusal(self, mentions_brand_account: bool) -> str | None:
-        """Why the platform refuses any reply from our account to this post, or None when it takes one."""
+    def reply_refusal(self, mentions_brand_account: bool, raw: Mapping[str, Any]) -> str | None:
+        """Why the platform refuses any reply from our account to this post (it did not summon us, its
+        thread is closed to us), or None when it takes one. `raw` is the post as the platform sent it."""
         if self.replies_need_summons and not mentions_brand_account:
             return (
                 f"{self.title} takes replies from our account only to posts that @mention or quote it: "
                 f"answer this one on {self.title} itself"
             )
-        return None
+        gate = self.reply_gate(raw, mentions_brand_account)
+        return f"{gate}: answer it on {self.title} itself if you can" if gate else None
 
     def display_handle(self, handle: str) -> str:
         return f"{self.handle_prefix}{handle}"

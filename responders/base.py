@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -20,13 +21,22 @@ class QueueResponder(Protocol):
 
     def post_card(self, card: QueueCard, thread: str | None = None) -> PostedCard: ...
 
+    def post_digest(self, channel: str, cards: Sequence[QueueCard]) -> PostedCard:
+        """One message that lists `cards` instead of posting each (a burst): each card follows later, or at
+        once when someone opens it from the digest. Errors as for post_card."""
+        ...
+
     def update_card(self, channel: str, ref: str, card: QueueCard) -> None:
         """Show `card` (its state now) in place of the card posted as `ref`. Errors as for post_card."""
         ...
 
-    def note(self, channel: str, thread: str, text: str) -> str:
-        """Add `text`, verbatim (never formatting), to the thread of the card `thread` in `channel`; return
-        the new message's reference. Errors as for post_card."""
+    def note(self, channel: str, thread: str, text: str, *, to: str | None = None) -> str:
+        """Add `text`, verbatim (never formatting), to the thread of the card `thread` in `channel`, calling
+        `to` (who holds the case, say) to it; return the new message's reference. Errors as for post_card."""
+        ...
+
+    def alert(self, text: str, *, thread: str | None = None) -> str:
+        """Tell the on-call people, where escalations go (`text` verbatim); return the message's reference."""
         ...
 
 

@@ -100,6 +100,10 @@ class QueueConfig(BaseModel):
     senders: tuple[SlackId, ...] = ()
     pausers: tuple[SlackId, ...] = ()
     on_call_group: Annotated[str, Field(pattern=r"^S[A-Z0-9]{2,}$")] | None = None  # escalations mention it
+    slack_pace_s: float = Field(
+        default=1.0, ge=0, le=60
+    )  # Slack takes about one message a second per channel
+    digest_after_per_minute: PositiveInt = 10  # more new cards than this to one channel in a minute: a digest
 
 
 class QuietHours(BaseModel):

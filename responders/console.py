@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from datetime import datetime
 
 from rich.console import Console
@@ -57,6 +58,17 @@ class ConsoleQueueResponder:
         )
         return PostedCard(card.channel, f"console-{next(self._ids)}")
 
+    def post_digest(self, channel: str, cards: Sequence[QueueCard]) -> PostedCard:
+        body = Text()
+        for card in cards:
+            who = get_platform(card.platform).display_handle(card.author_handle)
+            body.append(f"case #{card.case_id} {who} {card.intent}/{card.sentiment}: ")
+            body.append(card.text.replace("\n", " ")[:80] + "\n")
+        self._console.print(
+            Panel(body, title=Text(f"digest · {len(cards)} more posts for {channel}"), width=100)
+        )
+        return PostedCard(channel, f"console-{next(self._ids)}")
+
     def update_card(self, channel: str, ref: str, card: QueueCard) -> None:
         state = card.state
         line = Text(f"[case #{card.case_id} {ref}] {state.status}", style="dim")
@@ -66,8 +78,14 @@ class ConsoleQueueResponder:
             line.append(f", reply {state.reply_status}")
         self._console.print(line)
 
-    def note(self, channel: str, thread: str, text: str) -> str:
-        line = Text(f"[note on {thread}] ", style="dim")
+    def note(self, channel: str, thread: str, text: str, *, to: str | None = None) -> str:
+        line = Text(f"[note on {thread}{f' for {to}' if to else ''}] ", style="dim")
+        line.append(text)
+        self._console.print(line)
+        return f"console-{next(self._ids)}"
+
+    def alert(self, text: str, *, thread: str | None = None) -> str:
+        line = Text("[on-call] ", style="bold red")
         line.append(text)
         self._console.print(line)
         return f"console-{next(self._ids)}"

@@ -15,6 +15,7 @@ from platforms.registry import platform_names
 from platforms.x import X, XConnection
 from responders.base import QueueResponder, ReplyResponder
 from responders.config import QueueConfig
+from store.config import CustomersConfig
 from store.db import Sessions
 
 if TYPE_CHECKING:
@@ -38,12 +39,12 @@ def build_queue_responder(
         raise ConfigError("responders.queue.type is slack but SLACK_BOT_TOKEN is not set")
     from responders.slack import SlackQueueResponder
 
-    return SlackQueueResponder.from_token(
-        token, base_url=cfg.slack_base_url, channel=cfg.channel, escalation_channel=cfg.escalation_channel
-    )
+    return SlackQueueResponder.from_token(token, cfg)
 
 
-def build_slack_app_server(cfg: QueueConfig, secrets: Secrets, sessions: Sessions) -> SlackAppServer | None:
+def build_slack_app_server(
+    cfg: QueueConfig, secrets: Secrets, sessions: Sessions, customers: CustomersConfig | None = None
+) -> SlackAppServer | None:
     """The Slack app, when cards go to Slack and Socket Mode or signed HTTP is configured."""
     token = reveal(secrets.slack_bot_token)
     if not token or cfg.type == "console":
@@ -55,7 +56,14 @@ def build_slack_app_server(cfg: QueueConfig, secrets: Secrets, sessions: Session
         return None
     from responders.slack_app import SlackAppServer
 
-    return SlackAppServer.connect(token, sessions, queue=cfg, signing_secret=signing, app_token=app_token)
+    return SlackAppServer.connect(
+        token,
+        sessions,
+        queue=cfg,
+        customers=customers or CustomersConfig(),
+        signing_secret=signing,
+        app_token=app_token,
+    )
 
 
 def build_reply_responders(

@@ -3,21 +3,40 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 import urllib.error
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from http import HTTPStatus
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry import HttpRequest, HttpResponse, RetryHandler, RetryState
 from slack_sdk.web import SlackResponse
 
 from hark.errors import AuthError, PermanentError, TransientError
 from hark.records import PostedCard, QueueCard
+from responders.config import QueueConfig
 from responders.console import card_title
-from responders.slack_blocks import card_blocks, fallback, plain_note, rich
+from responders.slack_blocks import (
+    SECTION_LIMIT,
+    card_blocks,
+    cut,
+    digest_blocks,
+    escape_mrkdwn,
+    fallback,
+    literal,
+    person_element,
+    plain_note,
+    rich,
+    slack_user,
+)
 
 log = logging.getLogger(__name__)
 
+RATE_LIMIT_RETRIES = 5  # 429s in a row on one call, each after its Retry-After, before it is a TransientError
+LONGEST_INLINE_WAIT_S = 10.0  # a longer Retry-After is the stage's backoff, not a held thread
 AUTH_ERRORS = frozenset({"invalid_auth", "not_authed", "token_revoked", "account_inactive", "token_expired"})
 
 
@@ -37,24 +56,128 @@ def translate_slack_error(err: SlackApiError, what: str, *, which: str = "bot to
     return PermanentError(f"slack refused {what}: {code or status}")
 
 
+class ChannelPacer:
+    """About one message a second per channel, as Slack asks of chat.postMessage: each caller waits its turn.
+    A 429 that comes anyway is retried by slack-sdk after its Retry-After (RateLimitErrorRetryHandler)."""
+
+    def __init__(
+        self,
+        interval_s: float = 1.0,
+        *,
+        wait: Callable[[float], object] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._interval_s = interval_s
+        self.wait = wait or threading.Event().wait  # an Event's wait: no time.sleep outside main.py
+        self._clock = clock
+        self._next: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def take_turn(self, channel: str) -> float:
+        """Wait until `channel` may take another message; return how long that was."""
+        with self._lock:
+            now = self._clock()
+            turn = max(now, self._next.get(channel, now))
+            self._next[channel] = turn + self._interval_s
+        delay = turn - now
+        if delay > 0:
+            self.wait(delay)
+        return delay
+
+    def taken(self, channel: str) -> None:
+        """The channel took a message just now (maybe after 429s and a retry): its next turn is a full
+        interval from now, not from when this one was meant to go."""
+        with self._lock:
+            self._next[channel] = max(self._next.get(channel, 0.0), self._clock() + self._interval_s)
+
+
+class RateLimitRetry(RetryHandler):
+    """slack-sdk retries a 429 after its Retry-After, when that is short; a longer wait is the caller's
+    (a TransientError with the wait, so the stage backs off instead of holding a thread)."""
+
+    def __init__(
+        self, *, max_retry_count: int, longest_wait_s: float, wait: Callable[[float], object]
+    ) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self._longest_wait_s = longest_wait_s
+        self._wait = wait
+
+    @staticmethod
+    def _retry_after(response: HttpResponse | None) -> float | None:
+        if response is None or response.status_code != HTTPStatus.TOO_MANY_REQUESTS:
+            return None
+        for name, values in response.headers.items():
+            if name.lower() == "retry-after" and values and str(values[0]).strip().isdigit():
+                return float(str(values[0]).strip())
+        return 1.0  # a 429 without the header: one second, as slack-sdk itself assumes
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        wait_s = self._retry_after(response)
+        return wait_s is not None and wait_s <= self._longest_wait_s
+
+    def prepare_for_next_attempt(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        state.next_attempt_requested = True
+        asked = self._retry_after(response)
+        self._wait((1.0 if asked is None else asked) + 0.1)  # "Retry-After: 0" is an answer too
+        state.increment_current_attempt()
+        log.info("slack_rate_limited retry=%d", state.current_attempt)
+
+
 class SlackQueueResponder:
     """Cards go to the queue channel; escalations go to the escalation channel."""
 
     name = "slack"
 
-    def __init__(self, client: WebClient, *, channel: str, escalation_channel: str) -> None:
+    def __init__(
+        self,
+        client: WebClient,
+        *,
+        channel: str,
+        escalation_channel: str,
+        on_call_group: str | None = None,
+        pacer: ChannelPacer | None = None,
+    ) -> None:
         self._client = client
         self._channel = channel
         self._escalation_channel = escalation_channel
+        self._on_call_group = on_call_group
+        self._pacer = pacer or ChannelPacer()
+        if not any(isinstance(h, RateLimitRetry) for h in client.retry_handlers):
+            client.retry_handlers.append(
+                RateLimitRetry(
+                    max_retry_count=RATE_LIMIT_RETRIES,
+                    longest_wait_s=LONGEST_INLINE_WAIT_S,
+                    wait=self._pacer.wait,
+                )
+            )
 
     @classmethod
-    def from_token(
-        cls, token: str, *, base_url: str, channel: str, escalation_channel: str
-    ) -> SlackQueueResponder:
+    def from_token(cls, token: str, cfg: QueueConfig) -> SlackQueueResponder:
+        return cls.on_client(WebClient(token=token, base_url=cfg.slack_base_url, timeout=10), cfg)
+
+    @classmethod
+    def on_client(cls, client: WebClient, cfg: QueueConfig) -> SlackQueueResponder:
+        """The queue's cards on `client` (the Slack app shares its client), as `cfg` places and paces them."""
         return cls(
-            WebClient(token=token, base_url=base_url, timeout=10),
-            channel=channel,
-            escalation_channel=escalation_channel,
+            client,
+            channel=cfg.channel,
+            escalation_channel=cfg.escalation_channel,
+            on_call_group=cfg.on_call_group,
+            pacer=ChannelPacer(cfg.slack_pace_s),
         )
 
     def check(self) -> str:
@@ -83,6 +206,19 @@ class SlackQueueResponder:
         # Slack answers with the channel's id: chat.update and every interaction name the channel by it
         return PostedCard(str(response.get("channel") or channel), str(response["ts"]))
 
+    def post_digest(self, channel: str, cards: Sequence[QueueCard]) -> PostedCard:
+        response = self._call(
+            f"posting a digest of {len(cards)} cards",
+            self._client.chat_postMessage,
+            channel=channel,
+            text=f"A burst: {len(cards)} more posts for the queue",
+            mrkdwn=False,
+            blocks=digest_blocks(list(cards)),
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+        return PostedCard(str(response.get("channel") or channel), str(response["ts"]))
+
     def update_card(self, channel: str, ref: str, card: QueueCard) -> None:
         """Show the card's state now, in place (chat.update keeps its thread and its place in the channel)."""
         self._call(
@@ -99,10 +235,18 @@ class SlackQueueResponder:
         text = "".join(str(e.get("text") or (f"@{e['user_id']}" if "user_id" in e else "")) for e in elements)
         return self._in_thread(channel, thread, text, [rich(*elements)], "adding history")
 
-    def alert(self, channel: str, text: str, *, thread: str | None = None) -> str:
-        """A message of Hark's own words in mrkdwn, where a mention of a user group must notify (on-call)."""
+    def alert(self, text: str, *, thread: str | None = None) -> str:
+        """Hark's words (escaped) in the escalation channel, calling the on-call user group to them: the one
+        message Hark sends with a live mention."""
+        call = f"<!subteam^{self._on_call_group}> " if self._on_call_group else ""
         response = self._call(
-            f"alerting {channel}", self._client.chat_postMessage, channel=channel, thread_ts=thread, text=text
+            "alerting on-call",
+            self._client.chat_postMessage,
+            channel=self._escalation_channel,
+            thread_ts=thread,
+            text=call + escape_mrkdwn(text),
+            unfurl_links=False,
+            unfurl_media=False,
         )
         return str(response["ts"])
 
@@ -111,18 +255,36 @@ class SlackQueueResponder:
         escapes every value in it."""
         self._call(f"telling {user}", self._client.chat_postEphemeral, channel=channel, user=user, text=text)
 
+    def open_view(self, trigger_id: str, view: dict[str, Any]) -> None:
+        self._call("opening a modal", self._client.views_open, trigger_id=trigger_id, view=view)
+
+    def update_view(self, view_id: str, view_hash: str, view: dict[str, Any]) -> None:
+        """Replace an open modal; Slack refuses it (hash_conflict) when a newer update came first."""
+        self._call("updating a modal", self._client.views_update, view_id=view_id, hash=view_hash, view=view)
+
     def _call(self, what: str, method: Callable[..., SlackResponse], **kwargs: Any) -> SlackResponse:
+        paced = method == self._client.chat_postMessage
+        if paced:
+            self._pacer.take_turn(str(kwargs.get("channel", "")))
         try:
             response: SlackResponse = method(**kwargs)
         except SlackApiError as err:
             raise translate_slack_error(err, what) from err
         except (urllib.error.URLError, OSError) as err:
             raise TransientError(f"cannot connect to slack: {err}") from err
+        if paced:
+            self._pacer.taken(str(kwargs.get("channel", "")))
         return response
 
-    def note(self, channel: str, thread: str, text: str) -> str:
-        """A plain_text block: Slack shows it as typed, so no mention, link or formatting can come alive."""
-        return self._in_thread(channel, thread, text, plain_note(text), "adding a note")
+    def note(self, channel: str, thread: str, text: str, *, to: str | None = None) -> str:
+        """Shown as typed, so no mention, link or formatting in it can come alive; `to` (a Slack user) is
+        mentioned in front of it, so they hear of it."""
+        if slack_user(to) is None:
+            return self._in_thread(channel, thread, text, plain_note(text), "adding a note")
+        elements = [person_element(to), literal(" "), literal(cut(text, SECTION_LIMIT - 100)[0])]
+        return self._in_thread(
+            channel, thread, f"@{slack_user(to)} {text}", [rich(*elements)], "adding a note"
+        )
 
     def _in_thread(
         self, channel: str, thread: str, text: str, blocks: list[dict[str, Any]], what: str

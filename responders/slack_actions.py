@@ -7,6 +7,7 @@ case's thread and updates every card of the case in place. A refusal goes only t
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Callable
@@ -19,11 +20,23 @@ from slack_bolt import Ack, App
 from sqlalchemy.exc import SQLAlchemyError
 
 from hark.errors import HarkError
+from platforms.registry import get_platform
 from responders.config import QueueConfig
 from responders.slack import SlackQueueResponder
 from responders.slack_access import SlackAccess
-from responders.slack_blocks import cut, escape_mrkdwn, literal, person, person_element
-from store.cards import card_at, cards_of_case, mark_shown, record_card
+from responders.slack_blocks import (
+    DIGEST_OPEN,
+    REPLY_INPUT,
+    REPLY_VIEW,
+    cut,
+    escape_mrkdwn,
+    literal,
+    person,
+    person_element,
+    reply_length_line,
+    reply_modal,
+)
+from store.cards import card_at, cards_of_case, held_cards, mark_shown, post_held_card, record_card
 from store.case_actions import (
     Outcome,
     case_of_mention,
@@ -34,9 +47,11 @@ from store.case_actions import (
     snooze_case,
     unclaim_case,
 )
-from store.cases import case_card
+from store.case_notes import add_note
+from store.cases import attach_card, case_card, case_thread
 from store.db import Sessions
 from store.labels import record_correction
+from store.models import CaseRow
 from store.reply_review import send_from_card
 from store.seen_requests import first_sight
 
@@ -52,6 +67,7 @@ CASE_CHANGES: dict[str, tuple[CaseChange, str]] = {  # action -> (store function
     "reopen": (reopen_case, "reopened the case"),
     "escalate": (escalate_case, "escalated the case"),
 }
+MAX_SNOOZE = timedelta(days=30)
 NOT_A_SENDER = (
     "You may not send replies from Slack. An admin can add you, or a user group of yours, to "
     "responders.queue.senders."
@@ -176,12 +192,7 @@ class CardWorkflow:
             posted = self.queue.post_card(card)
             with self.sessions.begin() as session:
                 record_card(session, card, channel=posted.channel, ts=posted.ref, at=datetime.now(UTC))
-            group = f"<!subteam^{self.cfg.on_call_group}> " if self.cfg.on_call_group else ""
-            self.queue.alert(
-                posted.channel,
-                f"{group}case #{case_id} was escalated by {person(click.who)}.",
-                thread=posted.ref,
-            )
+            self.queue.alert(f"case #{case_id} was escalated: its card is above.", thread=posted.ref)
         except HarkError as err:
             log.error("slack_escalation_not_posted case=%d error=%s", case_id, err)
             self.tell(click, f"The case is escalated, but its card could not be posted there: {err}")
@@ -247,20 +258,30 @@ class CardControls:
         click = clicked(body, action)
         choice = str((action.get("selected_option") or {}).get("value", ""))
 
+        picked = action.get("selected_date_time")  # the "until a time" picker: seconds since the epoch
+
         def change(session: so.Session) -> tuple[int, Outcome]:
-            mention_id, minutes = parse_choice(choice)
-            if not minutes.isdigit() or not 0 < int(minutes) <= 30 * 24 * 60:
-                raise ValueError(f"a snooze is 1 minute to 30 days, not {minutes!r} minutes")
             now = datetime.now(UTC)
+            if action.get("action_id") == "snooze_until":
+                mention_id = _mention_of({"value": str(action.get("block_id", "")).removeprefix("case:")})
+                if not isinstance(picked, int) or isinstance(picked, bool):
+                    raise ValueError("pick a date and a time to snooze the case until")
+                until = datetime.fromtimestamp(picked, UTC)
+            else:
+                mention_id, minutes = parse_choice(choice)
+                if not minutes.isdigit():
+                    raise ValueError(f"a snooze is 1 minute to 30 days, not {minutes!r} minutes")
+                until = now + timedelta(minutes=int(minutes))
+            if until > now + MAX_SNOOZE:
+                raise ValueError("a snooze is 1 minute to 30 days")
             case = case_of_mention(session, mention_id)
-            until = now + timedelta(minutes=int(minutes))
             return case.id, snooze_case(session, case.id, by=click.who, until=until, now=now)
 
         done = self.flow.apply(click, change, "snooze the case")
         if done is not None:
             case_id, outcome = done
             with self.flow.sessions() as session:
-                until = case_of_mention(session, parse_choice(choice)[0]).snoozed_until
+                until = session.get_one(CaseRow, case_id).snoozed_until
             self.flow.answer(click, case_id, outcome, [literal(f"snoozed the case until {_utc(until)}")])
 
     def approve(self, ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
@@ -298,15 +319,171 @@ class CardControls:
     def open_post(self, ack: Ack) -> None:
         ack()  # a link button: Slack opens the post; Hark has nothing to do
 
+    def open_reply(self, ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """Edit & send, or Write reply: the modal, prefilled with the suggestion or empty."""
+        ack()
+        click = clicked(body, action)
+        if not self.flow.senders.allows(click.user_id):
+            self.flow.tell(click, NOT_A_SENDER)
+            return
+        with self.flow.sessions() as session:
+            shown = card_at(session, click.channel, click.card_ts or "")
+        if shown is None:
+            self.flow.tell(click, "Hark does not know this card.")
+            return
+        if shown.card.reply_forbidden:
+            self.flow.tell(click, shown.card.reply_forbidden)
+            return
+        text = shown.card.suggested_reply or "" if action["action_id"] == "edit_reply" else ""
+        view = reply_modal(shown.card, text, channel=shown.channel, ts=shown.ts)
+        try:
+            self.flow.queue.open_view(str(body.get("trigger_id") or ""), view)
+        except HarkError as err:
+            log.warning("slack_modal_not_opened user=%s error=%s", click.user_id, err)
+            self.flow.tell(click, f"Hark could not open the reply form: {err}")
+
+    def reply_length(self, ack: Ack, body: dict[str, Any]) -> None:
+        """The count under the text follows what is typed."""
+        ack()
+        view = body.get("view") or {}
+        text = _typed(view)
+        try:
+            meta = json.loads(str(view.get("private_metadata") or "{}"))
+            with self.flow.sessions() as session:
+                shown = card_at(session, str(meta.get("channel", "")), str(meta.get("ts", "")))
+            if shown is None:
+                return
+            fresh = reply_modal(shown.card, text, channel=shown.channel, ts=shown.ts)
+            self.flow.queue.update_view(str(view.get("id", "")), str(view.get("hash", "")), fresh)
+        except (ValueError, HarkError) as err:  # a newer keystroke's update won (hash_conflict): nothing lost
+            log.info("slack_modal_not_updated reason=%s", err)
+
+    def send_reply(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        """The modal's Send: checked before the ack (so an error shows in the form), then sent once."""
+        user_id = str((body.get("user") or {}).get("id", ""))
+        text = _typed(view).strip()
+        try:
+            meta = json.loads(str(view.get("private_metadata") or "{}"))
+            mention_id = int(meta["mention_id"])
+        except (ValueError, KeyError, TypeError):
+            ack(
+                response_action="errors", errors={REPLY_INPUT[0]: "Hark cannot tell which post this answers."}
+            )
+            return
+        with self.flow.sessions() as session:
+            shown = card_at(session, str(meta.get("channel", "")), str(meta.get("ts", "")))
+        platform = shown.card.platform if shown is not None else None
+        problem = None
+        if not self.flow.senders.allows(user_id):
+            problem = NOT_A_SENDER
+        elif shown is None or platform is None or shown.card.mention_id != mention_id:
+            problem = "Hark does not know the card of this post any more."
+        elif not text:
+            problem = "Write the reply first."
+        else:
+            spec = get_platform(platform)
+            if spec.reply_length(text) > spec.reply_limit:
+                problem = f"Too long: {reply_length_line(platform, text)}."
+        if problem is not None:
+            ack(response_action="errors", errors={REPLY_INPUT[0]: problem})
+            return
+        ack()
+        click = Click(
+            user_id, str(meta.get("channel", "")), str(meta.get("ts", "")), f"view:{view.get('id')}"
+        )
+
+        def change(session: so.Session) -> tuple[int, Outcome]:
+            return case_of_mention(session, mention_id).id, send_from_card(
+                session, mention_id, text, by=click.who
+            )
+
+        done = self.flow.apply(click, change, "send this reply")
+        if done is not None:
+            case_id, outcome = done
+            log.info(
+                "reply_written_in_slack mention=%d changed=%s user=%s", mention_id, outcome.changed, user_id
+            )
+            self.flow.answer(
+                click, case_id, outcome, [literal("approved the reply: "), literal(cut(text, 600)[0])]
+            )
+
+    def open_held(self, ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """A card picked from a burst's digest is posted now, ahead of the drain (once, whoever picks it)."""
+        ack()
+        click = clicked(body, action)
+        choice = str((action.get("selected_option") or {}).get("value", ""))
+        if not choice.isdigit():
+            self.flow.tell(click, "Hark does not know that post.")
+            return
+        with self.flow.sessions.begin() as session:
+            waiting = held_cards(session, 1, mention_id=int(choice))
+            first = bool(waiting) and first_sight(session, f"held:{waiting[0].card_id}")
+            thread = case_thread(session, waiting[0].card.case_id) if first else None
+        if not first:
+            self.flow.tell(click, "That card is posted already.")
+            return
+        shown = waiting[0]
+        try:
+            where = self.flow.queue.post_card(shown.card, thread=thread)
+        except HarkError as err:
+            self.flow.tell(
+                click, f"Hark could not post that card now ({err}); it follows as the burst drains."
+            )
+            return
+        with self.flow.sessions.begin() as session:
+            if post_held_card(
+                session, shown.card_id, channel=where.channel, ts=where.ref, at=datetime.now(UTC)
+            ):
+                attach_card(
+                    session,
+                    shown.card.case_id,
+                    channel=where.channel,
+                    ref=where.ref,
+                    escalated=shown.card.escalated,
+                )
+        log.info("held_card_opened case=%d user=%s", shown.card.case_id, click.user_id)
+
+    def thread_message(self, event: dict[str, Any]) -> None:
+        """A message a person typed in a case's thread is an internal note of the case: kept, never sent."""
+        if event.get("subtype") not in (None, "thread_broadcast") or event.get("bot_id"):
+            return  # edits, deletions, joins and bots' messages (Hark's own history lines) are no notes
+        thread, ts = str(event.get("thread_ts") or ""), str(event.get("ts") or "")
+        if not thread or thread == ts:
+            return
+        author = f"slack:{event.get('user') or 'unknown'}"
+        with self.flow.sessions.begin() as session:
+            case_id = add_note(
+                session,
+                channel=str(event.get("channel") or ""),
+                thread_ts=thread,
+                ts=ts,
+                author=author,
+                text=str(event.get("text") or ""),
+                at=datetime.now(UTC),
+            )
+        if case_id is not None:
+            log.info("case_note_kept case=%d by=%s", case_id, author)
+
 
 def register_review_actions(app: App, flow: CardWorkflow) -> None:
-    """Wire every card control to Hark."""
+    """Wire every card control, and the cards' threads, to Hark."""
     controls = CardControls(flow)
+    app.event("message")(controls.thread_message)
+    app.action(re.compile(r"^(edit|write)_reply$"))(controls.open_reply)
+    app.action(REPLY_INPUT[1])(controls.reply_length)
+    app.view(REPLY_VIEW)(controls.send_reply)
+    app.action(DIGEST_OPEN)(controls.open_held)
     app.action(RELABEL_ACTION)(controls.relabel)
     app.action(CASE_ACTION)(controls.change_case)
-    app.action("snooze_case")(controls.snooze)
+    app.action(re.compile(r"^snooze_(case|until)$"))(controls.snooze)
     app.action("approve_reply")(controls.approve)
     app.action("open_post")(controls.open_post)
+
+
+def _typed(view: dict[str, Any]) -> str:
+    """The reply's text as the modal holds it now."""
+    values = (view.get("state") or {}).get("values") or {}
+    return str(((values.get(REPLY_INPUT[0]) or {}).get(REPLY_INPUT[1]) or {}).get("value") or "")
 
 
 def _mention_of(action: dict[str, Any]) -> int:

@@ -18,6 +18,8 @@ from responders.config import QueueConfig
 from responders.slack import SlackQueueResponder, translate_slack_error
 from responders.slack_access import SlackAccess
 from responders.slack_actions import CardWorkflow, register_review_actions
+from responders.slack_commands import HarkCommand
+from store.config import CustomersConfig
 from store.db import Sessions
 
 log = logging.getLogger(__name__)
@@ -29,6 +31,7 @@ def build_slack_app(
     *,
     signing_secret: str | None,
     queue: QueueConfig | None = None,
+    customers: CustomersConfig | None = None,
     process_before_response: bool = False,
 ) -> App:
     """A bolt App on our own WebClient. Without a signing secret it only serves Socket Mode.
@@ -51,8 +54,10 @@ def build_slack_app(
         name="slack_bolt.app",  # its listeners' loggers are named after it: under slack_bolt, kept quiet too
     )
     cfg = queue or QueueConfig()
-    cards = SlackQueueResponder(client, channel=cfg.channel, escalation_channel=cfg.escalation_channel)
+    cards = SlackQueueResponder.on_client(client, cfg)
     register_review_actions(app, CardWorkflow(sessions, cards, cfg, SlackAccess(client, cfg.senders)))
+    command = HarkCommand(sessions, customers or CustomersConfig(), SlackAccess(client, cfg.pausers))
+    app.command("/hark")(command.answer)
     return app
 
 
@@ -108,12 +113,15 @@ class SlackAppServer:
         sessions: Sessions,
         *,
         queue: QueueConfig,
+        customers: CustomersConfig,
         signing_secret: str | None,
         app_token: str | None,
     ) -> SlackAppServer:
         """The app on its own WebClient for the bot token; started by start()."""
         client = WebClient(token=bot_token, base_url=queue.slack_base_url, timeout=10)
-        app = build_slack_app(client, sessions, signing_secret=signing_secret, queue=queue)
+        app = build_slack_app(
+            client, sessions, signing_secret=signing_secret, queue=queue, customers=customers
+        )
         return cls(app, app_token=app_token, host=queue.slack_http_host, port=queue.slack_http_port)
 
     def start(self) -> None:

@@ -7,6 +7,7 @@ mrkdwn carries only Hark's own words, with any value in them escaped.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -54,6 +55,20 @@ def rich(*elements: dict[str, Any], kind: str = "rich_text_section") -> Block:
     return {"type": "rich_text", "elements": [{"type": kind, "elements": list(elements)}]}
 
 
+def bullets(items: list[list[dict[str, Any]]]) -> Block:
+    """A bulleted list, one item of rich_text elements each."""
+    return {
+        "type": "rich_text",
+        "elements": [
+            {
+                "type": "rich_text_list",
+                "style": "bullet",
+                "elements": [{"type": "rich_text_section", "elements": item} for item in items],
+            }
+        ],
+    }
+
+
 def cut(text: str, limit: int) -> tuple[str, int]:
     """The text cut at a word boundary to at most `limit` characters, and how many were left out."""
     if len(text) <= limit:
@@ -98,21 +113,7 @@ def card_blocks(card: QueueCard) -> list[Block]:
         blocks.append(rich(literal("Suggested reply: ", bold=True), literal(card.suggested_reply)))
     if card.similar_replies:
         blocks.append(rich(literal("Sent to similar posts:", bold=True)))
-        blocks.append(
-            {
-                "type": "rich_text",
-                "elements": [
-                    {
-                        "type": "rich_text_list",
-                        "style": "bullet",
-                        "elements": [
-                            {"type": "rich_text_section", "elements": [literal(cut(reply, 600)[0])]}
-                            for reply in card.similar_replies
-                        ],
-                    }
-                ],
-            }
-        )
+        blocks.append(bullets([[literal(cut(reply, 600)[0])] for reply in card.similar_replies]))
     blocks += state_blocks(card)
     blocks.append(workflow_block(card))
     blocks.append(relabel_block(card))
@@ -159,6 +160,8 @@ def state_blocks(card: QueueCard) -> list[Block]:
         parts.append("escalated")
     if state.sla_due_at:
         parts.append(f"first response due {when(state.sla_due_at)}")
+    if state.resolution_due_at:
+        parts.append(f"resolve by {when(state.resolution_due_at)}")
     if state.snoozed_until:
         parts.append(f"snoozed until {when(state.snoozed_until)}")
     blocks: list[Block] = [{"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(parts)}]}]
@@ -206,6 +209,61 @@ def button(text: str, action_id: str, value: str, **extra: Any) -> dict[str, Any
     }
 
 
+def reply_length_line(platform: str, text: str) -> str:
+    """How long the text is by the platform's own count, against its limit (Hark's words: plain text)."""
+    spec = get_platform(platform)
+    length = spec.reply_length(text)
+    over = f": {length - spec.reply_limit} too many" if length > spec.reply_limit else ""
+    return f"{length} of {spec.title}'s {spec.reply_limit}{over}"
+
+
+REPLY_VIEW = "send_reply"  # the modal's callback_id
+REPLY_INPUT = ("reply", "reply_text")  # its input's block_id and action_id
+REPLY_LENGTH = "reply_length"  # the block that shows the count, and the action that updates it
+
+
+def reply_modal(card: QueueCard, text: str, *, channel: str, ts: str) -> dict[str, Any]:
+    """The modal to edit the suggested reply, or to write one: the post, the text, its length against the
+    platform's limit (updated as one types), and the team's other suggestions to start from."""
+    title = get_platform(card.platform).title
+    who = get_platform(card.platform).display_handle(card.author_handle)
+    post, _ = cut(card.text, 600)
+    blocks: list[Block] = [
+        rich(literal(f"To {who} on {title}: ", bold=True), literal(post)),
+        {
+            "type": "input",
+            "block_id": REPLY_INPUT[0],
+            "dispatch_action": True,  # each keystroke pause sends the text, so the count below follows it
+            "label": {"type": "plain_text", "text": "Reply"},
+            "element": {
+                "type": "plain_text_input",
+                "action_id": REPLY_INPUT[1],
+                "multiline": True,
+                "initial_value": text,
+                "dispatch_action_config": {"trigger_actions_on": ["on_character_entered"]},
+            },
+        },
+        {
+            "type": "context",
+            "block_id": REPLY_LENGTH,
+            "elements": [{"type": "plain_text", "text": reply_length_line(card.platform, text)}],
+        },
+    ]
+    others = [t for t in (card.suggested_reply, *card.similar_replies) if t and t != text]
+    if others:
+        blocks.append(rich(literal("Other suggestions:", bold=True)))
+        blocks.append(bullets([[literal(cut(t, 600)[0])] for t in others]))
+    return {
+        "type": "modal",
+        "callback_id": REPLY_VIEW,
+        "private_metadata": json.dumps({"mention_id": card.mention_id, "channel": channel, "ts": ts}),
+        "title": {"type": "plain_text", "text": f"Reply on {title}"[:24]},
+        "submit": {"type": "plain_text", "text": "Send"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": blocks,
+    }
+
+
 def workflow_block(card: QueueCard) -> Block:
     """The buttons of a card, for its state now: approve (or reply on the platform), claim or unclaim,
     resolve or reopen, escalate, snooze."""
@@ -228,6 +286,9 @@ def workflow_block(card: QueueCard) -> Block:
             "deny": {"type": "plain_text", "text": "Not yet"},
         }
         elements.append(button("Approve reply", "approve_reply", value, style="primary", confirm=confirm))
+        elements.append(button("Edit & send", "edit_reply", value))
+    if not card.reply_forbidden and state.reply_status not in ("approved", "sending", "sent"):
+        elements.append(button("Write reply", "write_reply", value))
     elements.append(
         button("Unclaim", "unclaim_case", value) if state.assignee else button("Claim", "claim_case", value)
     )
@@ -249,6 +310,7 @@ def workflow_block(card: QueueCard) -> Block:
             ],
         }
     )
+    elements.append({"type": "datetimepicker", "action_id": "snooze_until"})  # ... or until a time one picks
     return {"type": "actions", "block_id": f"case:{card.mention_id}", "elements": elements}
 
 
@@ -272,3 +334,54 @@ def relabel_block(card: QueueCard) -> Block:
             menu["initial_option"] = chosen[0]
         elements.append(menu)
     return {"type": "actions", "block_id": f"relabel:{card.mention_id}", "elements": elements}
+
+
+DIGEST_OPEN = "open_held_card"  # the digest's menu: post one of its cards now
+MENU_OPTIONS = 100  # Slack's most options in one static_select
+
+
+def digest_blocks(cards: list[QueueCard]) -> list[Block]:
+    """A burst in one message: each post a line (literal text), and a menu to post any of them now."""
+    lines = []
+    for card in cards:
+        who = get_platform(card.platform).display_handle(card.author_handle)
+        words = cut(" ".join(card.text.split()), 120)[0]
+        lines.append(
+            [
+                literal(f"case #{card.case_id} · P{card.priority} · {card.intent} · "),
+                literal(who, bold=True),
+                literal(f": {words}"),
+            ]
+        )
+    options = [
+        {
+            "text": {"type": "plain_text", "text": cut(f"#{c.case_id} {c.author_handle}: {c.text}", 70)[0]},
+            "value": str(c.mention_id),
+        }
+        for c in cards[:MENU_OPTIONS]
+    ]
+    return [
+        {
+            "type": "header",
+            "text": {"type": "plain_text", "text": f"A burst: {len(cards)} more posts for the queue"},
+        },
+        rich(
+            literal(
+                "Each gets its own card as the burst drains; pick one to post its card now.",
+                italic=True,
+            )
+        ),
+        bullets(lines),
+        {
+            "type": "actions",
+            "block_id": "digest",
+            "elements": [
+                {
+                    "type": "static_select",
+                    "action_id": DIGEST_OPEN,
+                    "placeholder": {"type": "plain_text", "text": "Open a card now"},
+                    "options": options,
+                }
+            ],
+        },
+    ]

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from store.models import CaseRow, MentionRow
+from store.sla import SlaClock, Targets
 
 
 def open_case(
@@ -17,7 +18,7 @@ def open_case(
     conversation_id: str,
     customer_id: int | None,
     priority: int,
-    sla: timedelta | None,
+    sla: tuple[SlaClock, Targets] | None,
     at: datetime,
 ) -> CaseRow:
     """Return the conversation's case, creating or reopening it; priority only ever rises.
@@ -45,13 +46,19 @@ def open_case(
     elif case.status == "resolved":
         case.status, case.resolved_at, case.first_response_at = "new", None, None
         case.opened_at = posted
-        case.sla_due_at = None
+        case.sla_due_at = case.resolution_due_at = case.sla_set_at = None
     case.priority = max(case.priority or 0, priority)
     if case.customer_id is None:
         case.customer_id = customer_id
     if sla is not None:
-        due = posted + sla
+        clock, targets = sla
+        due = clock.add(posted, targets.first_response.total_seconds() / 60)
         case.sla_due_at = due if case.sla_due_at is None else min(case.sla_due_at, due)
+        case.sla_set_at = case.sla_set_at or now
+        resolve_by = clock.add(posted, targets.resolution.total_seconds() / 60)
+        case.resolution_due_at = (
+            resolve_by if case.resolution_due_at is None else min(case.resolution_due_at, resolve_by)
+        )
     case.updated_at = now
     session.flush()
     return case
@@ -108,3 +115,41 @@ def attach_card(session: so.Session, case_id: int, *, channel: str, ref: str, es
     if case.slack_ts is None:
         case.slack_channel, case.slack_ts = channel, ref
     case.escalated = case.escalated or escalated
+
+
+SOON = timedelta(hours=1)  # a first response due within this is "due soon"
+
+
+def open_case_stats(session: so.Session, now: datetime) -> dict[str, dict[str, int]]:
+    """Open cases by status, and by where their first-response SLA stands now."""
+    by_status: dict[str, int] = {}
+    by_sla = {"overdue": 0, "due_soon": 0, "on_time": 0, "answered": 0, "no_sla": 0}
+    rows = session.execute(
+        sa.select(CaseRow.status, CaseRow.sla_due_at, CaseRow.first_response_at).where(
+            CaseRow.status != "resolved"
+        )
+    )
+    for status, due, answered in rows:
+        by_status[status] = by_status.get(status, 0) + 1
+        if answered is not None:
+            by_sla["answered"] += 1
+        elif due is None:
+            by_sla["no_sla"] += 1
+        elif due < now:
+            by_sla["overdue"] += 1
+        elif due < now + SOON:
+            by_sla["due_soon"] += 1
+        else:
+            by_sla["on_time"] += 1
+    return {"status": by_status, "sla": by_sla}
+
+
+def held_cases(session: so.Session, assignee: str) -> list[CaseRow]:
+    """Open cases that `assignee` claimed, the soonest due first."""
+    return list(
+        session.scalars(
+            sa.select(CaseRow)
+            .where(CaseRow.assignee == assignee, CaseRow.status != "resolved")
+            .order_by(CaseRow.sla_due_at.is_(None), CaseRow.sla_due_at, CaseRow.id)
+        )
+    )

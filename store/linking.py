@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import sqlalchemy.orm as so
 
 from store.cases import open_case
@@ -16,6 +14,7 @@ from store.mentions import to_mention
 from store.models import CustomerRow, MentionRow
 from store.profiles import boosted_priority, customer_segments
 from store.replies import adopt_replies
+from store.sla import SlaClock, sla_targets
 
 CASE_INTENTS = ("complaint", "churn_risk", "support_question", "purchase_intent")  # the team owes an answer
 
@@ -43,14 +42,15 @@ def link_mention(
     segments = customer_segments(session, customer, customers, row.created_at)
     vip = "vip" in segments
     if label.needs_reply or label.intent in CASE_INTENTS:
-        minutes = sla.vip_first_response_minutes if vip else sla.first_response_minutes
+        priority = boosted_priority(label.priority, segments, customers)
+        targets = sla_targets(sla, priority=priority, platform=row.platform, vip=vip)
         case = open_case(
             session,
             platform=row.platform,
             conversation_id=row.conversation_id or row.external_id,
             customer_id=customer.id,
-            priority=boosted_priority(label.priority, segments, customers),
-            sla=timedelta(minutes=minutes) if label.needs_reply else None,
+            priority=priority,
+            sla=(SlaClock(sla.business_hours), targets) if label.needs_reply else None,
             at=row.created_at,
         )
         row.case_id = case.id

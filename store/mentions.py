@@ -153,3 +153,14 @@ def earlier_mentions(session: so.Session, customer_id: int | None, before_id: in
         )
         or 0
     )
+
+
+def search_mentions(session: so.Session, words: str, limit: int) -> Sequence[MentionRow]:
+    """The newest mentions whose text holds `words` (any case; `%` and `_` are matched as themselves)."""
+    escaped = words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return session.scalars(
+        sa.select(MentionRow)
+        .where(MentionRow.text.ilike(f"%{escaped}%", escape="\\"))
+        .order_by(MentionRow.created_at.desc(), MentionRow.id.desc())
+        .limit(limit)
+    ).all()

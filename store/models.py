@@ -152,6 +152,9 @@ class CaseRow(Base):
     first_response_at: so.Mapped[datetime | None]
     resolved_at: so.Mapped[datetime | None]
     snoozed_until: so.Mapped[datetime | None]  # a person put it aside: no reminder before this
+    resolution_due_at: so.Mapped[datetime | None]
+    # when Hark set the due times: one that had passed by then (a replay, a backfill) is shown, not alerted
+    sla_set_at: so.Mapped[datetime | None]
 
 
 class ReplyRow(Base):
@@ -279,8 +282,40 @@ class CardRow(Base):
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     case_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("cases.id"), index=True)
     mention_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("mentions.id"), index=True)
-    channel: so.Mapped[str] = so.mapped_column(sa.String(100))
-    ts: so.Mapped[str] = so.mapped_column(sa.String(32))
+    channel: so.Mapped[str] = so.mapped_column(sa.String(100))  # Slack's channel id
+    ts: so.Mapped[str | None] = so.mapped_column(sa.String(32))  # None while a burst's digest holds it
+    addressed: so.Mapped[str] = so.mapped_column(
+        sa.String(100), server_default=""
+    )  # the channel routing named
+    digest_ts: so.Mapped[str | None] = so.mapped_column(sa.String(32))  # the digest that listed it
     content: so.Mapped[dict[str, Any]]
     posted_at: so.Mapped[datetime]
     shown_at: so.Mapped[datetime]  # when the card last showed its case's state (posted or updated)
+
+
+class CaseNoteRow(Base):
+    """A message the team typed in a case's Slack thread: an internal note, kept with the case, never sent."""
+
+    __tablename__ = "case_notes"
+    __table_args__ = (sa.UniqueConstraint("channel", "ts"),)
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    case_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("cases.id"), index=True)
+    author: so.Mapped[str] = so.mapped_column(sa.String(100))  # "slack:<user id>"
+    text: so.Mapped[str] = so.mapped_column(sa.Text)
+    channel: so.Mapped[str] = so.mapped_column(sa.String(100))
+    ts: so.Mapped[str] = so.mapped_column(sa.String(32))
+    created_at: so.Mapped[datetime]
+
+
+class SlaAlertRow(Base):
+    """A reminder or breach alert sent for one due time of a case: each is sent once."""
+
+    __tablename__ = "sla_alerts"
+    __table_args__ = (sa.UniqueConstraint("case_id", "kind", "due_at"),)
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    case_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("cases.id"), index=True)
+    kind: so.Mapped[str] = so.mapped_column(
+        sa.String(32)
+    )  # first_response_reminder, ..._breach, resolution_...
+    due_at: so.Mapped[datetime]
+    sent_at: so.Mapped[datetime]

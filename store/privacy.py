@@ -20,6 +20,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from platforms.registry import get_platform
+from store.cards import reshow_cards
 from store.config import CustomersConfig
 from store.customers import FORGOTTEN, CustomerNotFoundError, audit, erasure_key
 from store.models import (
@@ -46,6 +47,8 @@ ID_COLUMNS = frozenset(
         "platform_post_id",
         "slack_ts",
         "slack_channel",
+        "channel",
+        "ts",
         "platform",
         "source",
         "kind",
@@ -215,6 +218,7 @@ def forget_customer(session: so.Session, customer_id: int, *, actor: str) -> dic
     customer.forgotten_at = customer.updated_at = now
     session.flush()
     elsewhere = scrub_everywhere(session, needles)
+    reshow_cards(session, mention_ids)  # their Slack cards lose the text too, at the next refresh
     counts = {
         "mentions": len(mentions),
         "identities": len(identities),
@@ -245,6 +249,7 @@ def forget_mention(session: so.Session, platform: str, external_id: str, *, acto
     session.execute(sa.delete(MentionVectorRow).where(MentionVectorRow.mention_id == row.id))
     session.flush()
     scrub_everywhere(session, needles)
+    reshow_cards(session, [row.id])
     audit(session, actor, "mention_deleted_upstream", f"mention:{row.id}", {"platform": platform})
     log.info("mention_erased platform=%s external_id=%s", platform, external_id)
     return True

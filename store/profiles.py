@@ -9,12 +9,14 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from store.case_notes import notes_of_case
 from store.config import CustomersConfig, Segment
 from store.customers import is_vip, merged_ids
 from store.labels import Labels as Label
 from store.labels import labels_for
 from store.models import (
     AuditLogRow,
+    CaseNoteRow,
     CaseRow,
     ClassificationRow,
     CustomerRow,
@@ -158,7 +160,7 @@ def reply_dict(reply: ReplyRow) -> dict[str, Any]:
     }
 
 
-def case_dict(case: CaseRow) -> dict[str, Any]:
+def case_dict(case: CaseRow, notes: list[CaseNoteRow] | None = None) -> dict[str, Any]:
     return {
         "id": case.id,
         "platform": case.platform,
@@ -171,6 +173,8 @@ def case_dict(case: CaseRow) -> dict[str, Any]:
         "sla_due_at": _iso(case.sla_due_at),
         "first_response_at": _iso(case.first_response_at),
         "resolved_at": _iso(case.resolved_at),
+        "snoozed_until": _iso(case.snoozed_until),
+        "notes": [{"by": n.author, "at": _iso(n.created_at), "text": n.text} for n in notes or ()],
     }
 
 
@@ -285,7 +289,7 @@ def customer_view(
         "identities": [identity_dict(i) for i in identities],
         "mentions": [mention_dict(m, labels.get(m.id), cfg, segments) for m in mentions],
         "replies": [reply_dict(r) for r in replies],
-        "cases": [case_dict(c) for c in cases],
+        "cases": [case_dict(c, notes_of_case(session, c.id)) for c in cases],
         "leads": [lead_dict(lead) for lead in leads],
         "sentiment_trend": sentiment_trend(mentions, labels),
     }

@@ -107,7 +107,7 @@ def approve_reply(session: so.Session, reply_id: int, *, by: str) -> dict[str, A
     """A person sends the reply as it stands: the deliver stage posts it (once) at its next run."""
     by = _who(by)
     reply, mention = _change(session, reply_id, APPROVABLE, "approved")
-    refusal = get_platform(mention.platform).reply_refusal(mention.mentions_brand_account)
+    refusal = get_platform(mention.platform).reply_refusal(mention.mentions_brand_account, mention.raw)
     if refusal is not None:  # the platform would refuse it: no point queueing what cannot be sent
         raise ReplyStateError(refusal)
     _check_fits(reply.text, mention.platform)
@@ -155,7 +155,7 @@ def send_from_card(session: so.Session, mention_id: int, text: str, *, by: str) 
     mention = session.get(MentionRow, mention_id)
     if mention is None:
         raise ReplyStateError(f"no mention {mention_id}")
-    refusal = get_platform(mention.platform).reply_refusal(mention.mentions_brand_account)
+    refusal = get_platform(mention.platform).reply_refusal(mention.mentions_brand_account, mention.raw)
     if refusal is not None:
         return Outcome(False, refusal, refused=True)
     text = text.strip()

@@ -21,6 +21,7 @@ def mention(
     conversation: str | None = None,
     in_reply_to: str | None = None,
     followers: int | None = 100,
+    raw: dict[str, object] | None = None,
 ) -> Mention:
     external = str(1000 + n) if platform == "x" else f"t3_{n:x}"
     return Mention(
@@ -37,6 +38,7 @@ def mention(
         conversation_id=conversation or external,
         in_reply_to=in_reply_to,
         mentions_brand_account=addressed,
+        raw=raw or {},
     )
 
 

@@ -82,3 +82,9 @@ def fake_reddit() -> Iterator[FakeReddit]:
     fake = FakeReddit().start()
     yield fake
     fake.stop()
+
+
+@pytest.fixture(scope="session")
+def httpserver_listen_address() -> tuple[str, int]:
+    """pytest-httpserver's fakes listen on 127.0.0.1 (never "localhost", which tries IPv6 first)."""
+    return ("127.0.0.1", 0)

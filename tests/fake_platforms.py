@@ -262,6 +262,7 @@ class FakeX(FakeServer):
         mentions_brand: bool = False,
         created: datetime | None = None,
         followers: int = 120,
+        reply_settings: str = "everyone",
     ) -> str:
         """Add one tweet by `author_username` (our own account when it is BRAND_HANDLE); its id.
 
@@ -278,7 +279,11 @@ class FakeX(FakeServer):
             else:
                 known = [u["id"] for u in self.users.values() if u["username"] == author_username]
                 user_id = self._user(known[0] if known else str(3000 + self._seq), author_username, followers)
-            return self._store_tweet(text, user_id, created or datetime.fromtimestamp(time.time(), tz=UTC))
+            tweet_id = self._store_tweet(
+                text, user_id, created or datetime.fromtimestamp(time.time(), tz=UTC)
+            )
+            self.tweets[int(tweet_id)]["reply_settings"] = reply_settings
+            return tweet_id
 
     def _user(self, user_id: str, username: str, followers: int, name: str | None = None) -> str:
         self.users.setdefault(
@@ -320,6 +325,7 @@ class FakeX(FakeServer):
             "conversation_id": str(parent["conversation_id"]) if parent else in_reply_to or str(tweet_id),
             "created_at": created.strftime("%Y-%m-%dT%H:%M:%S.") + f"{created.microsecond // 1000:03d}Z",
             "lang": "en",
+            "reply_settings": "everyone",
             **({"entities": {"mentions": mentions}} if mentions else {}),
             **({"referenced_tweets": [{"type": "replied_to", "id": in_reply_to}]} if in_reply_to else {}),
             "public_metrics": {

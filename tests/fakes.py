@@ -101,6 +101,9 @@ class RecordingQueue:
         self.cards: list[tuple[QueueCard, str | None]] = []
         self.notes: list[tuple[str, str, str]] = []
         self.updates: list[tuple[str, QueueCard]] = []
+        self.alerts: list[str] = []
+        self.digests: list[tuple[str, list[QueueCard]]] = []
+        self.called: list[str | None] = []  # whom each note called to it
         self._failures = failures
 
     def post_card(self, card: QueueCard, thread: str | None = None) -> PostedCard:
@@ -110,12 +113,21 @@ class RecordingQueue:
         self.cards.append((card, thread))
         return PostedCard(card.channel, f"ts-{len(self.cards)}")
 
+    def post_digest(self, channel: str, cards: Sequence[QueueCard]) -> PostedCard:
+        self.digests.append((channel, list(cards)))
+        return PostedCard(channel, f"digest-{len(self.digests)}")
+
     def update_card(self, channel: str, ref: str, card: QueueCard) -> None:
         self.updates.append((ref, card))
 
-    def note(self, channel: str, thread: str, text: str) -> str:
+    def note(self, channel: str, thread: str, text: str, *, to: str | None = None) -> str:
         self.notes.append((channel, thread, text))
+        self.called.append(to)
         return f"note-{len(self.notes)}"
+
+    def alert(self, text: str, *, thread: str | None = None) -> str:
+        self.alerts.append(text)
+        return f"alert-{len(self.alerts)}"
 
 
 class RecordingReplier:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from typing import Any
 
 from pytest_httpserver import HTTPServer
+from slack_sdk.signature import SignatureVerifier
 from werkzeug import Request, Response
 
 from tests.conftest import SHARED
@@ -46,10 +48,15 @@ class FakeSlack:
     """Slack's Web API on a local pytest-httpserver: answers shaped as the recorded samples, with a new ts per
     message and channel ids for channel names, and keeps every call in order."""
 
-    def __init__(self, server: HTTPServer, groups: dict[str, list[str]] | None = None) -> None:
+    def __init__(
+        self, server: HTTPServer, groups: dict[str, list[str]] | None = None, *, min_gap_s: float = 0.0
+    ) -> None:
         self.server = server
         self.groups = groups or {}
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.refused = 0  # chat.postMessage calls answered 429
+        self.min_gap_s = min_gap_s  # as Slack: a channel takes about one message per this many seconds
+        self._last_post: dict[str, float] = {}
         self._lock = threading.Lock()
         self._seq = 0
         server.expect_request(re.compile(r"^/api/.+")).respond_with_handler(self._answer)
@@ -62,6 +69,13 @@ class FakeSlack:
         with self._lock:
             return [args for name, args in self.calls if name == method]
 
+    def _too_soon(self, channel: str) -> bool:
+        now = time.monotonic()
+        if now - self._last_post.get(channel, -1e9) < self.min_gap_s:
+            return True
+        self._last_post[channel] = now
+        return False
+
     def _next_ts(self) -> str:
         self._seq += 1
         return f"1763000000.{self._seq:06d}"
@@ -69,10 +83,17 @@ class FakeSlack:
     def _answer(self, request: Request) -> Response:
         method = request.path.removeprefix("/api/")
         args = form(request)
+        channel = CHANNEL_IDS.get(str(args.get("channel", "")), str(args.get("channel", "")))
         with self._lock:
+            if method == "chat.postMessage" and self._too_soon(channel):
+                self.refused += 1
+                refusal = json.dumps(slack_error("ratelimited"))
+                return Response(
+                    refusal, status=429, headers={"Retry-After": "0"}, content_type="application/json"
+                )
             self.calls.append((method, args))
             ts = self._next_ts()
-        channel = CHANNEL_IDS.get(str(args.get("channel", "")), str(args.get("channel", "")))
+        body: dict[str, Any]
         match method:
             case "chat.postMessage":
                 body = slack_ok("chat.postMessage", ts=ts, channel=channel)
@@ -87,3 +108,21 @@ class FakeSlack:
             case _:
                 body = slack_error("unknown_method")
         return Response(json.dumps(body), status=200, content_type="application/json")
+
+
+SIGNING_SECRET = "test-signing-secret"  # a test value, not a credential
+FORM = "application/x-www-form-urlencoded"
+
+
+def signed_headers(
+    body: str, *, secret: str = SIGNING_SECRET, age_s: int = 0, content_type: str = FORM
+) -> dict[str, str]:
+    """The headers Slack sends with `body`: signed with `secret` `age_s` seconds ago."""
+    timestamp = str(int(time.time()) - age_s)
+    signature = SignatureVerifier(secret).generate_signature(timestamp=timestamp, body=body)
+    assert signature is not None
+    return {
+        "content-type": content_type,
+        "x-slack-request-timestamp": timestamp,
+        "x-slack-signature": signature,
+    }

@@ -60,6 +60,14 @@ def _reply_url(target_url: str, post_id: str) -> str | None:
     return f"{thread.group(1)}_/{post_id.removeprefix('t1_')}/" if thread else None
 
 
+def _reply_gate(raw: Mapping[str, Any], _summoned: bool) -> str | None:
+    if raw.get("locked"):
+        return "its thread is locked: Reddit takes no new comments there"
+    if raw.get("archived"):
+        return "it is archived: Reddit takes no comments on posts older than six months"
+    return None
+
+
 def _parse_page(page: Mapping[str, Any], source: str, own: OwnAccounts) -> list[Mention]:
     return mentions_from_listing(page, source=source, brand_accounts=own.handles_on(NAME))
 
@@ -76,4 +84,5 @@ REDDIT = PlatformSpec(
     title_leads_text=True,
     parse_page=_parse_page,
     reply_url=_reply_url,
+    reply_gate=_reply_gate,
 )

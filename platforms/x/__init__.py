@@ -54,6 +54,23 @@ def _reply_url(_target_url: str, post_id: str) -> str:
     return f"https://x.com/i/web/status/{post_id}"  # X resolves this form without the author's handle
 
 
+# X's reply_settings: who may reply to a post besides its author (X refuses a reply from anyone else)
+REPLIERS = {
+    "mentionedUsers": "the accounts it mentions",
+    "following": "the accounts its author follows",
+    "subscribers": "its author's subscribers",
+    "verified": "verified accounts",
+}
+
+
+def _reply_gate(raw: Mapping[str, Any], summoned: bool) -> str | None:
+    setting = str(raw.get("reply_settings") or "everyone")
+    if setting == "everyone" or (setting == "mentionedUsers" and summoned):
+        return None
+    who = REPLIERS.get(setting, f"some accounts ({setting})")
+    return f"its author lets only {who} reply, and Hark cannot tell that our account is one of them"
+
+
 def _parse_page(page: Mapping[str, Any], source: str, own: OwnAccounts) -> list[Mention]:
     return mentions_from_page(
         page, source=source, brand_handles=own.handles_on(NAME), brand_ids=own.ids_on(NAME)
@@ -73,4 +90,5 @@ X = PlatformSpec(
     title_leads_text=False,
     parse_page=_parse_page,
     reply_url=_reply_url,
+    reply_gate=_reply_gate,
 )

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -17,7 +15,6 @@ import sqlalchemy as sa
 from pytest_httpserver import HTTPServer
 from slack_bolt import App, BoltRequest
 from slack_sdk import WebClient
-from slack_sdk.signature import SignatureVerifier
 
 from app.config import AppConfig
 from cli.conventions import setup_logging
@@ -34,9 +31,9 @@ from store.models import LabelCorrectionRow, MentionRow
 from tests.conftest import SHARED
 from tests.fakes import one_classified_mention
 from tests.responders.test_slack_queue import card, form
-from tests.slack_peer import slack_error, slack_ok
+from tests.slack_peer import SIGNING_SECRET, signed_headers, slack_error, slack_ok
 
-SECRET = "test-signing-secret"  # a test value, not a credential
+SECRET = SIGNING_SECRET
 CARD_TS = "1763000000.000100"
 
 
@@ -96,20 +93,12 @@ def block_actions(action_id: str, value: str) -> dict[str, Any]:
 
 
 def signed(body: str, secret: str = SECRET) -> dict[str, str]:
-    timestamp = str(int(time.time()))
-    signature = SignatureVerifier(secret).generate_signature(timestamp=timestamp, body=body)
-    assert signature is not None
-    return {
-        "content-type": "application/x-www-form-urlencoded",
-        "x-slack-request-timestamp": timestamp,
-        "x-slack-signature": signature,
-    }
+    return signed_headers(body, secret=secret)
 
 
 def click(app: App, action_id: str, value: str, secret: str = SECRET) -> int:
     body = urlencode({"payload": json.dumps(block_actions(action_id, value))})
-    headers: dict[str, str | Sequence[str]] = {**signed(body, secret)}
-    return app.dispatch(BoltRequest(body=body, headers=headers)).status
+    return app.dispatch(BoltRequest(body=body, headers={**signed(body, secret)})).status
 
 
 def posted(slack: HTTPServer, method: str) -> list[dict[str, object]]:
@@ -265,15 +254,7 @@ def test_a_timestamp_that_is_not_a_number_is_a_401_without_a_traceback(
 
 def test_a_stale_signature_is_refused(slack_app: App, sessions: Sessions, mention_id: int) -> None:
     body = urlencode({"payload": json.dumps(block_actions("relabel_sentiment", f"{mention_id}:negative"))})
-    old = str(int(time.time()) - 301)
-    signature = SignatureVerifier(SECRET).generate_signature(timestamp=old, body=body)
-    assert signature is not None
-    headers = {
-        "content-type": "application/x-www-form-urlencoded",
-        "x-slack-request-timestamp": old,
-        "x-slack-signature": signature,
-    }
-    assert dispatch(slack_app, body, headers) == 401
+    assert dispatch(slack_app, body, signed_headers(body, age_s=301)) == 401
     with sessions() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(LabelCorrectionRow)) == 0
 

@@ -7,11 +7,13 @@ from collections.abc import Iterator, Sequence
 
 import pytest
 from pytest_httpserver import HTTPServer
+from slack_sdk import WebClient
 from werkzeug import Request, Response
 
 from hark.errors import AuthError, PermanentError, TransientError
 from hark.records import QueueCard
-from responders.slack import SlackQueueResponder
+from responders.config import QueueConfig
+from responders.slack import ChannelPacer, SlackQueueResponder
 from responders.slack_blocks import card_blocks, escape_mrkdwn
 from tests.slack_peer import slack_error, slack_ok
 
@@ -38,10 +40,7 @@ def card(text: str = "my battery died", **changes: object) -> QueueCard:
 
 def responder(httpserver: HTTPServer) -> SlackQueueResponder:
     return SlackQueueResponder.from_token(
-        "xoxb-test",
-        base_url=httpserver.url_for("/api/"),
-        channel="#hark-queue",
-        escalation_channel="#hark-escalations",
+        "xoxb-test", QueueConfig(slack_base_url=httpserver.url_for("/api/"))
     )
 
 
@@ -209,7 +208,7 @@ def test_unknown_channel_is_permanent(httpserver: HTTPServer) -> None:
 
 def test_unreachable_slack_is_transient() -> None:
     unreachable = SlackQueueResponder.from_token(
-        "xoxb-test", base_url="http://127.0.0.1:9/api/", channel="#q", escalation_channel="#e"
+        "xoxb-test", QueueConfig(slack_base_url="http://127.0.0.1:9/api/")
     )
     with pytest.raises(TransientError, match="cannot connect to slack"):
         unreachable.post_card(card())
@@ -228,3 +227,35 @@ def test_replies_sent_to_similar_posts_show_on_the_card_as_a_literal_list() -> N
     assert items == ["Sorry <!channel>, DM us", "We're on it"]
     assert_literal({"blocks": blocks, "mrkdwn": False}, items)
     assert "Sent to similar posts" not in json.dumps(card_blocks(card()))
+
+
+def test_a_short_rate_limit_is_waited_out_and_retried_by_slack_sdk(httpserver: HTTPServer) -> None:
+    limited = Response(json.dumps(slack_error("ratelimited")), status=429, headers={"Retry-After": "1"})
+    httpserver.expect_ordered_request("/api/chat.postMessage").respond_with_response(limited)
+    httpserver.expect_ordered_request("/api/chat.postMessage").respond_with_response(limited)
+    httpserver.expect_ordered_request("/api/chat.postMessage").respond_with_json(
+        slack_ok("chat.postMessage", ts="1763000000.000300", channel="C0QUEUE")
+    )
+    waits: list[float] = []
+    client = WebClient(token="xoxb-test", base_url=httpserver.url_for("/api/"))
+    queue = SlackQueueResponder(
+        client, channel="#hark-queue", escalation_channel="#e", pacer=ChannelPacer(0, wait=waits.append)
+    )
+    assert queue.post_card(card()).ref == "1763000000.000300"
+    assert len(httpserver.log) == 3
+    assert [round(w, 1) for w in waits] == [1.1, 1.1]  # Retry-After, and a little more
+
+
+def test_the_pacer_gives_each_channel_one_message_a_second() -> None:
+    now = [100.0]
+    waits: list[float] = []
+
+    def wait(seconds: float) -> None:
+        waits.append(seconds)
+
+    pacer = ChannelPacer(1.0, wait=wait, clock=lambda: now[0])
+    assert [pacer.take_turn("C1") for _ in range(3)] == [0, 1.0, 2.0]
+    assert pacer.take_turn("C2") == 0  # another channel has its own turns
+    now[0] = 110.0
+    assert pacer.take_turn("C1") == 0  # the turns do not pile up while the channel is quiet
+    assert waits == [1.0, 2.0]
