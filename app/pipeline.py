@@ -16,7 +16,7 @@ import sqlalchemy.orm as so
 from app.config import AppConfig
 from classifiers.base import Classifier
 from hark.brand import OwnAccounts
-from hark.errors import PermanentError
+from hark.errors import PermanentError, TransientError
 from hark.records import PostedCard, QueueCard
 from listeners.base import Listener
 from platforms.registry import get_platform
@@ -25,6 +25,7 @@ from responders.guardrails import Check, ReplyAsk, blocking, policy_checks
 from responders.routing import Decision, RouteFacts, decide
 from responders.templates import Rendered, ReplyTemplates, clean_value
 from store.cards import (
+    card_state,
     cards_posted_since,
     held_cards,
     held_channels,
@@ -51,7 +52,7 @@ from store.mentions import (
     set_route,
     to_mention,
 )
-from store.models import CustomerRow, MentionRow
+from store.models import CaseRow, CustomerRow, MentionRow
 from store.replies import (
     AUTO,
     mark_surfaced,
@@ -59,6 +60,7 @@ from store.replies import (
     record_observed_reply,
     unsurfaced_failures,
 )
+from store.seen_requests import first_sight
 from store.similar_replies import ReplyIndex, add_vectors
 from store.sla import SlaClock, owed_sla_alerts, record_sla_alert
 
@@ -189,7 +191,11 @@ def route_pending(sessions: Sessions, routing: Routing, limit: int) -> int:
         if crowded:  # a burst: the card waits in a digest instead of flooding the channel
             held.setdefault(card.channel, []).append(card)
             continue
-        posted = routing.queue.post_card(card, thread=thread)  # errors leave routed_at NULL: retried next run
+        try:
+            posted = routing.queue.post_card(card, thread=thread)  # errors leave routed_at NULL: tried again
+        except PermanentError as err:  # this card only (the queue refused its blocks, say): the rest go on
+            log.error("card_refused case=%d mention=%d error=%s", card.case_id, card.mention_id, err)
+            continue
         with sessions.begin() as session:
             now = datetime.now(UTC)
             mark_routed(session, card.mention_id, now)
@@ -223,7 +229,9 @@ def post_held_cards(sessions: Sessions, routing: Routing, limit: int) -> int:
             waiting = held_cards(session, room, addressed=channel) if room > 0 else []
         for shown in waiting:
             card = shown.card
-            with sessions() as session:
+            with sessions.begin() as session:  # the one who records this key posts it, or a digest pick does
+                if not first_sight(session, f"held:{shown.card_id}"):
+                    continue
                 thread = case_thread(session, card.case_id)
             where = routing.queue.post_card(card, thread=thread)
             with sessions.begin() as session:
@@ -294,6 +302,7 @@ def refresh_cards(sessions: Sessions, queue: QueueResponder, limit: int) -> int:
     """Update in place every card whose case or reply changed since it last showed them (a reply sent, a
     CLI approval, a case resolved elsewhere). A card the queue no longer has is given up; a queue that is
     not reachable now leaves the rest for the next run."""
+    read_at = datetime.now(UTC)  # a change committed after this read is shown at the next run
     with sessions() as session:
         stale = stale_cards(session, limit)
     for shown in stale:
@@ -302,7 +311,7 @@ def refresh_cards(sessions: Sessions, queue: QueueResponder, limit: int) -> int:
         except PermanentError as err:  # deleted in Slack, say: nothing to show it on
             log.warning("card_not_updated card=%d error=%s", shown.card_id, err)
         with sessions.begin() as session:
-            mark_shown(session, shown.card_id, datetime.now(UTC))
+            mark_shown(session, shown.card_id, read_at)
     return len(stale)
 
 
@@ -317,15 +326,25 @@ def watch_slas(sessions: Sessions, queue: QueueResponder, sla: SlaConfig) -> int
         what = "first response" if alert.target == "first_response" else "resolution"
         due = f"{alert.due_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
         if alert.breach:
-            queue.alert(f"Case #{alert.case_id} on {alert.platform} missed its {what} target (due {due}).")
             text = f"SLA missed: the {what} was due {due}. On-call was told."
         else:
             left = max(1, round(clock.between(now, alert.due_at).total_seconds() / 60))
             text = f"Reminder: the {what} is due {due} ({left} working minutes left)."
-        if alert.channel and alert.thread:
-            queue.note(alert.channel, alert.thread, text, to=alert.assignee)
-        with sessions.begin() as session:
+        try:
+            if alert.breach:
+                queue.alert(
+                    f"Case #{alert.case_id} on {alert.platform} missed its {what} target (due {due})."
+                )
+        except (TransientError, PermanentError) as err:  # not told: tried again at the next run
+            log.warning("sla_alert_not_sent case=%d kind=%s error=%s", alert.case_id, alert.kind, err)
+            continue
+        with sessions.begin() as session:  # told once: a failing thread note below must not page again
             record_sla_alert(session, alert, now)
+        if alert.channel and alert.thread:
+            try:
+                queue.note(alert.channel, alert.thread, text, to=alert.assignee)
+            except (TransientError, PermanentError) as err:
+                log.warning("sla_note_not_posted case=%d kind=%s error=%s", alert.case_id, alert.kind, err)
         log.info("sla_alert case=%d kind=%s due=%s", alert.case_id, alert.kind, alert.due_at.isoformat())
     return len(owed)
 
@@ -519,4 +538,5 @@ def _card(
         suggested_reply=suggestion.text if suggestion else None,
         similar_replies=tuple(text for text, _ in index.similar(row.id)),
         reply_forbidden=get_platform(row.platform).reply_refusal(row.mentions_brand_account, row.raw),
+        state=card_state(session, session.get_one(CaseRow, row.case_id), row),  # as it is when posted
     )

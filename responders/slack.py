@@ -156,6 +156,7 @@ class SlackQueueResponder:
         self._escalation_channel = escalation_channel
         self._on_call_group = on_call_group
         self._pacer = pacer or ChannelPacer()
+        self._channel_ids: dict[str, str] = {}  # "#hark-queue" -> "C…", as Slack answered
         if not any(isinstance(h, RateLimitRetry) for h in client.retry_handlers):
             client.retry_handlers.append(
                 RateLimitRetry(
@@ -226,7 +227,7 @@ class SlackQueueResponder:
             self._client.chat_update,
             channel=channel,
             ts=ref,
-            text=fallback(f"{card_title(card)}: {card.text}"),
+            text=fallback(card_title(card)),  # chat.update has no mrkdwn switch: Hark's words only
             blocks=card_blocks(card),
         )
 
@@ -264,8 +265,10 @@ class SlackQueueResponder:
 
     def _call(self, what: str, method: Callable[..., SlackResponse], **kwargs: Any) -> SlackResponse:
         paced = method == self._client.chat_postMessage
+        named = str(kwargs.get("channel", ""))
+        channel = self._channel_ids.get(named, named)  # one channel has one turn, by name or by id
         if paced:
-            self._pacer.take_turn(str(kwargs.get("channel", "")))
+            self._pacer.take_turn(channel)
         try:
             response: SlackResponse = method(**kwargs)
         except SlackApiError as err:
@@ -273,7 +276,10 @@ class SlackQueueResponder:
         except (urllib.error.URLError, OSError) as err:
             raise TransientError(f"cannot connect to slack: {err}") from err
         if paced:
-            self._pacer.taken(str(kwargs.get("channel", "")))
+            answered = str(response.get("channel") or channel)
+            if answered != named:
+                self._channel_ids[named] = answered
+            self._pacer.taken(answered)
         return response
 
     def note(self, channel: str, thread: str, text: str, *, to: str | None = None) -> str:

@@ -73,7 +73,7 @@ def cut(text: str, limit: int) -> tuple[str, int]:
     """The text cut at a word boundary to at most `limit` characters, and how many were left out."""
     if len(text) <= limit:
         return text, 0
-    head = text[:limit]
+    head = text[: limit - 1]  # room for the ellipsis
     space = head.rfind(" ")
     if space > limit * 0.8:  # a long word at the end is cut, rather than losing a fifth of the text
         head = head[:space]

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt import Ack
+from sqlalchemy.exc import SQLAlchemyError
 
 from hark.errors import HarkError
 from platforms.registry import get_platform
@@ -71,6 +72,9 @@ class HarkCommand:
             blocks = handler(user, rest.strip()) if handler else [rich(literal(USAGE))]
         except HarkError as err:  # a customer not found, say: the asker is told, nothing else happens
             blocks = [rich(literal(str(err)))]
+        except SQLAlchemyError as err:  # still answered within Slack's 3 s
+            log.error("slack_command_failed verb=%s error=%s", verb.lower(), type(err).__name__)
+            blocks = [rich(literal("Hark could not read its database just now; please try again."))]
         log.info("slack_command verb=%s user=%s", verb.lower() or "help", user)
         ack(response_type="ephemeral", text=fallback(_plain(blocks)), blocks=blocks)
 

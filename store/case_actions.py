@@ -90,9 +90,9 @@ def reopen_case(session: so.Session, case_id: int, *, by: str, now: datetime) ->
         (CaseRow.first_response_at.is_not(None), "waiting"),
         else_="new",
     )
-    if _update(
-        session, case_id, CaseRow.status == "resolved", status=status, resolved_at=None, updated_at=now
-    ):
+    # the old resolution target is spent: a reopened case pages nobody for it (a new post sets a new one)
+    reopened = {"status": status, "resolved_at": None, "resolution_due_at": None, "updated_at": now}
+    if _update(session, case_id, CaseRow.status == "resolved", **reopened):
         return _done(session, case_id, by, "case_reopened", {})
     return Outcome(False, "the case is open already")
 

@@ -144,7 +144,7 @@ def record_observed_reply(session: so.Session, post: Mention) -> None:
                 approved_by=f"posted by {get_platform(post.platform).display_handle(post.author.handle)}",
                 platform_post_id=post.external_id,
                 created_at=post.created_at,
-                updated_at=post.created_at,
+                updated_at=datetime.now(UTC),  # when Hark saw it: its card shows it at the next refresh
                 sent_at=post.created_at,
             )
         )

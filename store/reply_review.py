@@ -190,4 +190,4 @@ def send_from_card(session: so.Session, mention_id: int, text: str, *, by: str) 
     session.refresh(reply)
     if reply.status == "cancelled":
         return Outcome(False, "the reply to this post was cancelled: it is never sent", refused=True)
-    return Outcome(False, f"{reply.approved_by} approved the reply already ({reply.status})")
+    return Outcome(False, f"approved the reply already ({reply.status})", holder=reply.approved_by)

@@ -38,9 +38,11 @@ class SlaClock:
         return hours.holidays is None or day not in _holidays(hours.holidays, hours.subdivision, day.year)
 
     def _window(self, day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+        """A working day's opening and closing, in UTC: sums of time across a DST change stay real time."""
         hours = self.hours
         assert hours is not None  # noqa: S101
-        return datetime.combine(day, hours.start, zone), datetime.combine(day, hours.end, zone)
+        opens, closes = datetime.combine(day, hours.start, zone), datetime.combine(day, hours.end, zone)
+        return opens.astimezone(UTC), closes.astimezone(UTC)
 
     def add(self, start: datetime, minutes: float) -> datetime:
         """The moment `minutes` of working time after `start` (a moment outside hours counts from the next
@@ -49,15 +51,15 @@ class SlaClock:
             return start + timedelta(minutes=minutes)
         zone = ZoneInfo(self.hours.timezone)
         left = timedelta(minutes=minutes)
-        at = start.astimezone(zone)
-        day = at.date()
+        at = start.astimezone(UTC)
+        day = start.astimezone(zone).date()
         for _ in range(MAX_DAYS):
             if self._works_on(day):
                 opens, closes = self._window(day, zone)
                 begin = max(at, opens)
                 if begin < closes:
                     if begin + left <= closes:
-                        return (begin + left).astimezone(UTC)
+                        return begin + left
                     left -= closes - begin
             day += timedelta(days=1)
         raise ValueError("the business hours leave no working time within ten years")
@@ -68,15 +70,15 @@ class SlaClock:
             return end - timedelta(minutes=minutes)
         zone = ZoneInfo(self.hours.timezone)
         left = timedelta(minutes=minutes)
-        at = end.astimezone(zone)
-        day = at.date()
+        at = end.astimezone(UTC)
+        day = end.astimezone(zone).date()
         for _ in range(MAX_DAYS):
             if self._works_on(day):
                 opens, closes = self._window(day, zone)
                 finish = min(at, closes)
                 if finish > opens:
                     if finish - left >= opens:
-                        return (finish - left).astimezone(UTC)
+                        return finish - left
                     left -= finish - opens
             day -= timedelta(days=1)
         raise ValueError("the business hours leave no working time within ten years")

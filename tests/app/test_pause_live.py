@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -81,7 +82,7 @@ def test_pause_holds_a_running_hark_and_resume_sends_what_waited_once(fake_x: Fa
     try:
         until("the first reply", lambda: len(fake_x.posted) == 1, running)
         assert "replies paused by" in hark("replies", "pause", "--reason", "launch day", "--actor", "ann")
-        held = fake_x.add_mentions(2)
+        held = fake_x.add_mentions(2, spacing=timedelta(milliseconds=100))  # both newer than the first
         until(
             "two replies approved and waiting",
             lambda: reply_statuses(db) == ["approved"] * 2 + ["sent"],

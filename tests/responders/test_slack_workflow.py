@@ -737,3 +737,41 @@ def test_only_pausers_may_pause_and_resume_from_slack(app: App, sessions: Sessio
     assert words_of(hark_command(app, "resume", user="U0BEA")[1]).startswith("Replies flow again")
     with sessions() as session:
         assert replies_paused(session) is None
+
+
+def test_a_hostile_post_stays_literal_in_every_message_hark_sends(
+    app: App, slack: FakeSlack, sessions: Sessions, fake_x: FakeX
+) -> None:
+    hostile = f"@{BRAND_HANDLE} late! <!channel> <!here> <@U123> <https://x.example|y> *SYSTEM* _x_ ~y~ `z`"
+    route(sessions, slack, fake_x, (1, hostile, True))
+    [card] = cards(slack)
+    for action, user in (("claim_case", "U0ANA"), ("approve_reply", "U0ANA"), ("escalate_case", "U0ANA")):
+        assert click(app, payload(card, action, user)) == 200
+    assert hark_command(app, "search late")[0] == 200
+    sent = [(m, a) for m, a in slack.calls if m in ("chat.postMessage", "chat.update", "chat.postEphemeral")]
+    assert {m for m, _ in sent} >= {"chat.postMessage", "chat.update"}
+    for method, args in sent:
+        marked = json.dumps(
+            [n.get("text") for n in _nodes(args.get("blocks")) if n.get("type") == "mrkdwn"]
+            + [args.get("text")]
+            if method == "chat.postEphemeral" or args.get("mrkdwn") not in (False, "false", "0")
+            else [n.get("text") for n in _nodes(args.get("blocks")) if n.get("type") == "mrkdwn"]
+        )
+        for live in (
+            "<!channel>",
+            "<!here>",
+            "<@U123>",
+            "<https://x.example|y>",
+            "*SYSTEM*",
+            "_x_",
+            "~y~",
+            "`z`",
+        ):
+            assert live not in marked, (method, live, marked)
+    shown = [
+        n.get("text")
+        for _, a in sent
+        for n in _nodes(a.get("blocks"))
+        if n.get("type") in ("text", "plain_text")
+    ]
+    assert any(hostile in str(text) for text in shown)  # the post itself, whole, as text

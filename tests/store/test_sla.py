@@ -86,3 +86,13 @@ def test_the_tightest_target_of_base_band_and_platform_wins() -> None:
 def test_bad_business_hours_are_refused_with_why(hours: dict[str, object], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         BusinessHours.model_validate(hours)
+
+
+def test_a_dst_change_inside_business_hours_counts_real_time() -> None:
+    hours = BusinessHours(timezone="America/New_York", days=("sun",), start=time(0, 0), end=time(23, 59))
+    clock = SlaClock(hours)
+    start = datetime(2024, 3, 10, 1, 0, tzinfo=NY)  # an hour before the clocks jump from 02:00 to 03:00
+    due = clock.add(start, 120)
+    assert due == datetime(2024, 3, 10, 8, 0, tzinfo=UTC)  # 04:00 EDT: two real hours later
+    assert clock.between(start, due) == timedelta(hours=2)
+    assert clock.subtract(due, 120) == start.astimezone(UTC)
