@@ -264,6 +264,8 @@ def run_forever(runtime: Runtime) -> None:
         )
 
     def shut_down(signum: int, _frame: FrameType | None) -> None:
+        if stop.is_set():  # a second signal (a process group's, say): shutting down already
+            return
         log.info("shutdown_requested signal=%s", signal.Signals(signum).name)
         stop.set()  # running jobs end after their current batch
         scheduler.shutdown(wait=False)

@@ -22,19 +22,11 @@ Sessions = so.sessionmaker[so.Session]
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # pysqlite's own transaction handling begins a transaction only at the first write, so a SAVEPOINT that
-    # comes first opens it and its RELEASE commits it: a savepoint would commit what the rest of its
-    # transaction then rolls back. SQLAlchemy's recipe: pysqlite does nothing, and `_sqlite_begin` says BEGIN.
-    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")  # pollers write while the classifier reads
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
-
-
-def _sqlite_begin(conn: sa.Connection) -> None:
-    conn.exec_driver_sql("BEGIN")
 
 
 def make_engine(url: str) -> sa.Engine:
@@ -53,7 +45,6 @@ def make_engine(url: str) -> sa.Engine:
         raise ConfigError(f"HARK_DATABASE_URL: unsupported database: {err}") from err
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
-        sa.event.listen(engine, "begin", _sqlite_begin)
     try:
         with engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
