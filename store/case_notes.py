@@ -7,6 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from store.inserts import insert_new
 from store.models import CardRow, CaseNoteRow, CaseRow
 
 
@@ -30,16 +31,15 @@ def add_note(
     case_id = case_of_thread(session, channel, thread_ts)
     if case_id is None:
         return None
-    try:
-        with session.begin_nested():
-            session.add(
-                CaseNoteRow(
-                    case_id=case_id, author=author[:100], text=text, channel=channel, ts=ts, created_at=at
-                )
-            )
-    except sa.exc.IntegrityError:
-        return None
-    return case_id
+    note = {
+        "case_id": case_id,
+        "author": author[:100],
+        "text": text,
+        "channel": channel,
+        "ts": ts,
+        "created_at": at,
+    }
+    return case_id if insert_new(session, CaseNoteRow, note, unique=["channel", "ts"]) else None
 
 
 def notes_of_case(session: so.Session, case_id: int) -> list[CaseNoteRow]:

@@ -12,6 +12,7 @@ import sqlalchemy.orm as so
 from hark.records import Mention, ReplyDraft
 from platforms.registry import get_platform
 from store.cases import mark_first_response
+from store.inserts import insert_new
 from store.models import MentionRow, ReplyRow
 
 log = logging.getLogger(__name__)
@@ -35,25 +36,19 @@ def queue_reply(
 ) -> bool:
     """Queue the reply to a mention. False if one is already queued or sent."""
     now = datetime.now(UTC)
-    try:
-        with session.begin_nested():  # a duplicate rolls back this savepoint only
-            session.add(
-                ReplyRow(
-                    idempotency_key=reply_key(mention.platform, mention.external_id),
-                    case_id=mention.case_id,
-                    mention_id=mention.id,
-                    text=text,
-                    template=template,
-                    status=status,
-                    approved_by=approved_by,
-                    error=error,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-    except sa.exc.IntegrityError:
-        return False
-    return True
+    values = {
+        "idempotency_key": reply_key(mention.platform, mention.external_id),
+        "case_id": mention.case_id,
+        "mention_id": mention.id,
+        "text": text,
+        "template": template,
+        "status": status,
+        "approved_by": approved_by,
+        "error": error,
+        "created_at": now,
+        "updated_at": now,
+    }
+    return insert_new(session, ReplyRow, values, unique=["idempotency_key"])
 
 
 LIVE_STATES = ("draft", "approved", "sending", "sent")  # replies that count against the caps

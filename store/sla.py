@@ -16,6 +16,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from store.config import WEEKDAYS, BusinessHours, SlaConfig, SlaTarget
+from store.inserts import insert_new
 from store.models import CaseRow, SlaAlertRow
 
 MAX_DAYS = 3660  # a clock with no working time left in ten years is a config mistake, not a loop
@@ -194,9 +195,5 @@ def owed_sla_alerts(session: so.Session, clock: SlaClock, lead_minutes: int, now
 
 def record_sla_alert(session: so.Session, alert: SlaAlert, at: datetime) -> bool:
     """Keep that the alert was sent; False when another process sent it first."""
-    try:
-        with session.begin_nested():
-            session.add(SlaAlertRow(case_id=alert.case_id, kind=alert.kind, due_at=alert.due_at, sent_at=at))
-    except sa.exc.IntegrityError:
-        return False
-    return True
+    row = {"case_id": alert.case_id, "kind": alert.kind, "due_at": alert.due_at, "sent_at": at}
+    return insert_new(session, SlaAlertRow, row, unique=["case_id", "kind", "due_at"])
