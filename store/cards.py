@@ -13,7 +13,7 @@ import sqlalchemy.orm as so
 from hark.records import CardState, QueueCard
 from platforms.registry import get_platform
 from store.models import CardRow, CaseRow, MentionRow, ReplyRow
-from store.replies import reply_key
+from store.replies import outbox_reply
 
 STATE_FIELD = "state"
 NEVER_SHOWN = datetime(2000, 1, 1, tzinfo=UTC)  # before any change: the next refresh shows the card again
@@ -99,11 +99,7 @@ def post_held_card(session: so.Session, card_id: int, *, channel: str, ts: str, 
 
 def _reply_of(session: so.Session, mention: MentionRow) -> ReplyRow | None:
     """The outbox's reply to the post, else the newest reply our team posted by hand."""
-    outbox = session.scalar(
-        sa.select(ReplyRow).where(
-            ReplyRow.idempotency_key == reply_key(mention.platform, mention.external_id)
-        )
-    )
+    outbox = outbox_reply(session, mention)
     if outbox is not None and outbox.status != "cancelled":
         return outbox
     observed = session.scalar(

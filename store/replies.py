@@ -51,6 +51,12 @@ def queue_reply(
     return insert_new(session, ReplyRow, values, unique=["idempotency_key"])
 
 
+def outbox_reply(session: so.Session, mention: MentionRow) -> ReplyRow | None:
+    """The outbox's one reply to a mention, if one was queued."""
+    key = reply_key(mention.platform, mention.external_id)
+    return session.scalar(sa.select(ReplyRow).where(ReplyRow.idempotency_key == key))
+
+
 LIVE_STATES = ("draft", "approved", "sending", "sent")  # replies that count against the caps
 
 

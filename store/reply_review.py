@@ -13,7 +13,7 @@ from platforms.registry import get_platform
 from store.case_actions import Outcome
 from store.customers import audit
 from store.models import MentionRow, ReplyRow
-from store.replies import queue_reply, reply_key
+from store.replies import outbox_reply, queue_reply
 
 STATUSES = ("draft", "blocked", "approved", "sending", "sent", "failed", "cancelled")
 APPROVABLE = ("draft", "blocked", "failed")  # a person may send what the policy held back or what failed
@@ -164,11 +164,8 @@ def send_from_card(session: so.Session, mention_id: int, text: str, *, by: str) 
     if queue_reply(session, mention, text, template=None, status="approved", approved_by=by):
         audit(session, by, "reply_approved", f"mention:{mention.id}", {"was": None, "length": length})
         return Outcome(True)
-    reply = session.scalars(
-        sa.select(ReplyRow).where(
-            ReplyRow.idempotency_key == reply_key(mention.platform, mention.external_id)
-        )
-    ).one()
+    reply = outbox_reply(session, mention)
+    assert reply is not None  # noqa: S101  # queue_reply found it there
     same_words = sa.case((ReplyRow.text == text, ReplyRow.template), else_=None)
     result = session.execute(
         sa.update(ReplyRow)
