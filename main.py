@@ -18,6 +18,7 @@ from cli.customers import customers_cli
 from cli.db import db_cli
 from cli.leads import leads_cli
 from cli.replies import replies_cli
+from cli.reports import report_cli
 
 cli = typer.Typer(
     help="Hark: a self-hosted social CRM listening and engagement bot.",
@@ -36,6 +37,7 @@ cli.add_typer(customers_cli, name="customers")
 cli.add_typer(leads_cli, name="leads")
 cli.add_typer(replies_cli, name="replies")
 cli.add_typer(model.bench_cli, name="bench")
+cli.add_typer(report_cli, name="report")
 
 
 if __name__ == "__main__":

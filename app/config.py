@@ -23,6 +23,7 @@ from hark.errors import ConfigError
 from hark.validation import format_validation_error
 from listeners.config import ListenerConfig
 from platforms.registry import known_platform
+from reports.config import ReportsConfig
 from responders.config import RespondersConfig, RoutingConfig
 from store.config import CustomersConfig, SlaConfig
 
@@ -49,6 +50,7 @@ class AppConfig(BaseModel):
     responders: RespondersConfig = RespondersConfig()
     sla: SlaConfig = SlaConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
+    reports: ReportsConfig = ReportsConfig()
 
     @field_validator("sources")
     @classmethod

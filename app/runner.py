@@ -14,6 +14,7 @@ from types import FrameType
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
 
 from app.delivery import deliver_pending, recover_interrupted_replies
 from app.pipeline import (
@@ -27,6 +28,7 @@ from app.pipeline import (
     surface_failed_replies,
     watch_slas,
 )
+from app.reporting import scheduled_report, watch_alerts
 from app.runtime import Runtime
 from classifiers.base import MENTIONS_PER_CALL
 from hark.brand import OwnAccounts
@@ -224,6 +226,32 @@ def run_once(runtime: Runtime, stop: threading.Event | None = None) -> dict[str,
     return counts
 
 
+REPORT_GRACE_S = 6 * 3600  # a scheduler that was down at the report's time still builds it this much later
+
+
+def add_report_jobs(scheduler: BlockingScheduler, runtime: Runtime, now: datetime) -> None:
+    """The weekly report on its cron in the brand's time zone, and once at startup (it posts the last
+    complete week's report only if nobody has: a scheduler down at the slot still delivers it), and the
+    alert watch."""
+    cfg, sessions, queue = runtime.config, runtime.db.sessions, runtime.routing.queue
+    report = guarded("report", partial(scheduled_report, sessions, cfg, queue))
+    trigger = CronTrigger(
+        day_of_week=cfg.reports.weekday,
+        hour=cfg.reports.at.hour,
+        minute=cfg.reports.at.minute,
+        timezone=cfg.brand.zone,
+    )
+    scheduler.add_job(report, trigger, id="report:weekly", misfire_grace_time=REPORT_GRACE_S)
+    scheduler.add_job(report, "date", run_date=now + timedelta(seconds=30), id="report:catch-up")
+    scheduler.add_job(
+        guarded("alerts", partial(watch_alerts, sessions, cfg, queue)),
+        "interval",
+        minutes=cfg.reports.spikes.check_every_minutes,
+        id="alerts",
+        next_run_time=now + timedelta(seconds=20),
+    )
+
+
 def run_forever(runtime: Runtime) -> None:
     """APScheduler threads; SIGTERM or SIGINT lets running jobs finish their batch, then returns."""
     stop = threading.Event()
@@ -254,6 +282,7 @@ def run_forever(runtime: Runtime) -> None:
         ("held", stages.held, intervals.route_interval_s),  # a digest's cards, as the burst drains
     )
     scheduler.add_job(guarded("slas", stages.slas), "interval", seconds=60, id="slas", next_run_time=now)
+    add_report_jobs(scheduler, runtime, now)
     for name, step, every in steps:
         scheduler.add_job(
             guarded(name, partial(drain, name, step, stop)),

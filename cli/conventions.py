@@ -45,6 +45,7 @@ QUIET_LOGGERS = (
     "alembic",
     "transformers",
     "httpx",
+    "matplotlib",
 )
 
 

@@ -53,7 +53,7 @@ def status(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     console = Console(highlight=False)
     counts = Table("stage", "count", title="Hark pipeline")
     for key, value in report.items():
-        if key != "sources":
+        if key not in ("sources", "alerts"):
             counts.add_row(key, str(value))
     console.print(counts)
     sources = Table("source", "healthy", "last success", "failures", "fetched", "last error", title="Sources")
@@ -67,3 +67,11 @@ def status(config: ConfigOption = None, as_json: JsonOption = False) -> None:
             src["last_error"] or "",
         )
     console.print(sources)
+    if report["alerts"]:
+        alerts = Table(
+            "raised", "alert", "subject", "state", "message", title="Alerts (active, or of the last day)"
+        )
+        for alert in report["alerts"]:
+            state = "ACTIVE" if alert["active"] else "over"
+            alerts.add_row(alert["fired_at"][:16], alert["kind"], alert["subject"], state, alert["message"])
+        console.print(alerts)

@@ -35,6 +35,9 @@ class PlatformSpec:
     # why the post's thread takes no reply from our account (its author limited replies, it is locked), from
     # the post as the platform sent it and whether it summoned us; None when it takes one
     reply_gate: Callable[[Mapping[str, Any], bool], str | None] = lambda _raw, _summoned: None
+    # where the post as the platform sent it (mentions.raw) counts how people engaged with it: JSON paths
+    # whose numbers add up to its engagement (likes, shares, replies)
+    engagement: tuple[tuple[str, ...], ...] = ()
 
     def reply_refusal(self, mentions_brand_account: bool, raw: Mapping[str, Any]) -> str | None:
         """Why the platform refuses any reply from our account to this post (it did not summon us, its

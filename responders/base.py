@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Protocol
 
 from hark.records import PostedCard, QueueCard, ReplyDraft
@@ -37,6 +38,11 @@ class QueueResponder(Protocol):
 
     def alert(self, text: str, *, thread: str | None = None) -> str:
         """Tell the on-call people, where escalations go (`text` verbatim); return the message's reference."""
+        ...
+
+    def post_report(self, channel: str, text: str, files: Sequence[Path]) -> str:
+        """Post a report's summary `text` (verbatim: it quotes customers) with its chart `files` to
+        `channel`, as one message; return a reference to it. Errors as for post_card."""
         ...
 
 

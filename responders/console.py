@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 
 from rich.console import Console
 from rich.panel import Panel
@@ -88,6 +89,13 @@ class ConsoleQueueResponder:
         line = Text("[on-call] ", style="bold red")
         line.append(text)
         self._console.print(line)
+        return f"console-{next(self._ids)}"
+
+    def post_report(self, channel: str, text: str, files: Sequence[Path]) -> str:
+        body = Text(text)
+        for path in files:
+            body.append(f"\nchart: {path}", style="dim")
+        self._console.print(Panel(body, title=Text(f"report · {channel}"), width=100))
         return f"console-{next(self._ids)}"
 
 

@@ -1,17 +1,19 @@
-"""Post queue cards to a Slack channel with slack-sdk's WebClient (Block Kit)."""
+"""Post queue cards (Block Kit) and reports (text and charts) to Slack with slack-sdk's WebClient."""
 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 import urllib.error
 from collections.abc import Callable, Sequence
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry import HttpRequest, HttpResponse, RetryHandler, RetryState
 from slack_sdk.web import SlackResponse
 
@@ -38,6 +40,9 @@ log = logging.getLogger(__name__)
 RATE_LIMIT_RETRIES = 5  # 429s in a row on one call, each after its Retry-After, before it is a TransientError
 LONGEST_INLINE_WAIT_S = 10.0  # a longer Retry-After is the stage's backoff, not a held thread
 AUTH_ERRORS = frozenset({"invalid_auth", "not_authed", "token_revoked", "account_inactive", "token_expired"})
+# a channel's, group's or DM's id; a channel's name is lower case, so never one of these
+CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]+")
+CHANNELS_PAGE = 200  # conversations.list's page size, as Slack recommends (it allows up to 1000)
 
 
 def translate_slack_error(err: SlackApiError, what: str, *, which: str = "bot token") -> Exception:
@@ -263,6 +268,67 @@ class SlackQueueResponder:
         """Replace an open modal; Slack refuses it (hash_conflict) when a newer update came first."""
         self._call("updating a modal", self._client.views_update, view_id=view_id, hash=view_hash, view=view)
 
+    def post_report(self, channel: str, text: str, files: Sequence[Path]) -> str:
+        """The summary `text` with the chart `files` as one message in `channel` (a name or an id): all the
+        files in one files_upload_v2 call, `text` as its comment. Returns the first file's id (F…), the
+        file's for its lifetime (Slack shares the files after it answers, so its answer may hold no message
+        ts); with no files, the summary is a plain message and this its ts.
+
+        `text` quotes customers' posts, so it is escaped: no mention or link in it can come alive. (The
+        comment has no mrkdwn switch, so *bold* or _italic_ in a quote still shows as such.)"""
+        if not files:
+            response = self._call(
+                "posting a report",
+                self._client.chat_postMessage,
+                channel=channel,
+                text=escape_mrkdwn(text),
+                mrkdwn=False,
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+            return str(response["ts"])
+        # slack-sdk reads each file before its first request, and an OSError there would look like an
+        # unreachable Slack (TransientError) though no retry can help
+        missing = [str(path) for path in files if not path.is_file()]
+        if missing:
+            raise PermanentError(f"report charts not found: {', '.join(missing)}")
+        response = self._call(
+            "uploading a report and its charts",
+            self._client.files_upload_v2,
+            # slack-sdk passes `channel` on as files.completeUploadExternal's channel_id unchanged, and
+            # Slack takes only an id there
+            channel=self._channel_id(channel),
+            file_uploads=[{"file": str(path), "filename": path.name, "title": path.stem} for path in files],
+            initial_comment=escape_mrkdwn(text),
+        )
+        return str(response["files"][0]["id"])
+
+    def _channel_id(self, channel: str) -> str:
+        """The id of `channel`: itself when it is one, else as Slack answered for the name before, else
+        looked up once with conversations.list (scopes channels:read, and groups:read for a private one)."""
+        if CHANNEL_ID.fullmatch(channel):
+            return channel
+        if known := self._channel_ids.get(channel):
+            return known
+        name = channel.removeprefix("#")
+        cursor: str | None = None
+        while True:
+            page = self._call(
+                f"looking up channel {channel}",
+                self._client.conversations_list,
+                types="public_channel,private_channel",
+                exclude_archived=True,
+                limit=CHANNELS_PAGE,
+                cursor=cursor,
+            )
+            for found in page.get("channels") or []:
+                if found.get("name") == name:
+                    self._channel_ids[channel] = str(found["id"])
+                    return self._channel_ids[channel]
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                raise PermanentError(f"slack shows the bot no channel {channel}")
+
     def _call(self, what: str, method: Callable[..., SlackResponse], **kwargs: Any) -> SlackResponse:
         paced = method == self._client.chat_postMessage
         named = str(kwargs.get("channel", ""))
@@ -273,6 +339,8 @@ class SlackQueueResponder:
             response: SlackResponse = method(**kwargs)
         except SlackApiError as err:
             raise translate_slack_error(err, what) from err
+        except SlackRequestError as err:  # slack-sdk refused the arguments, or an upload was not taken
+            raise PermanentError(f"slack-sdk refused {what}: {err}") from err
         except (urllib.error.URLError, OSError) as err:
             raise TransientError(f"cannot connect to slack: {err}") from err
         if paced:

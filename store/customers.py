@@ -117,6 +117,16 @@ def is_vip(customer: CustomerRow, vip_tiers: Collection[str], vip_min_value: flo
     return vip_min_value is not None and (customer.lifetime_value or 0.0) >= vip_min_value
 
 
+def vip_clause(vip_tiers: Collection[str], vip_min_value: float | None) -> sa.ColumnElement[bool]:
+    """is_vip as SQL, for aggregates over many customers (a forgotten customer has no tier or value)."""
+    clauses: list[sa.ColumnElement[bool]] = []
+    if vip_tiers:
+        clauses.append(sa.func.lower(CustomerRow.tier).in_([t.lower() for t in vip_tiers]))
+    if vip_min_value is not None:
+        clauses.append(CustomerRow.lifetime_value >= vip_min_value)
+    return sa.or_(*clauses) if clauses else sa.false()
+
+
 def find_customer(session: so.Session, ref: str) -> CustomerRow:
     """The customer a person means by `42`, a handle as its platform writes it (`@handle`, `u/name`) or as
     `platform:handle`, a CRM id or `crm:ID`.

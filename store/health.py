@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from store.models import SourceHealthRow
@@ -59,3 +60,8 @@ def record_failure(
     row.stopped = stopped
     row.next_poll_at = None if stopped else next_poll_at
     row.updated_at = now
+
+
+def health_by_source(session: so.Session) -> dict[str, SourceHealthRow]:
+    """Every source's health row (a source never polled has none)."""
+    return {row.source: row for row in session.scalars(sa.select(SourceHealthRow))}

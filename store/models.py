@@ -319,3 +319,32 @@ class SlaAlertRow(Base):
     )  # first_response_reminder, ..._breach, resolution_...
     due_at: so.Mapped[datetime]
     sent_at: so.Mapped[datetime]
+
+
+class ReportRow(Base):
+    """A weekly report built (and posted) for an ISO week: the schedule claims a week here, so it runs once
+    however many schedulers there are."""
+
+    __tablename__ = "reports"
+    week: so.Mapped[str] = so.mapped_column(sa.String(10), primary_key=True)  # "2026-W47"
+    claimed_at: so.Mapped[datetime]
+    built_at: so.Mapped[datetime | None]
+    folder: so.Mapped[str | None] = so.mapped_column(sa.String(500))
+    posted_at: so.Mapped[datetime | None]
+    posted_ref: so.Mapped[str | None] = so.mapped_column(sa.String(200))
+
+
+class AlertRow(Base):
+    """A spike or a silent source, raised once: kept to hold the cooldown, to show in `hark status`, and to
+    clear when the source speaks again."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (sa.Index("ix_alerts_kind_subject", "kind", "subject"),)
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    kind: so.Mapped[str] = so.mapped_column(sa.String(32))  # spike_negative, spike_all, source_silent, ...
+    subject: so.Mapped[str] = so.mapped_column(sa.String(100))  # "mentions", or the source's name
+    fired_at: so.Mapped[datetime] = so.mapped_column(index=True)
+    cleared_at: so.Mapped[datetime | None]
+    message: so.Mapped[str] = so.mapped_column(sa.Text)
+    detail: so.Mapped[dict[str, Any]]
+    posted_ref: so.Mapped[str | None] = so.mapped_column(sa.String(200))

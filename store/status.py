@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from store.models import CaseRow, CustomerRow, MentionRow, ReplyRow, SourceHealthRow
+from store.alerts import recent_alerts
+from store.health import health_by_source
+from store.models import CaseRow, CustomerRow, MentionRow, ReplyRow
 from store.switches import replies_paused
 
 
@@ -25,7 +27,7 @@ def pipeline_status(session: so.Session, source_names: Sequence[str]) -> dict[st
     """Every configured source appears, polled or not; dropped sources still show their history."""
     count = sa.select(sa.func.count())
     mentions = count.select_from(MentionRow)
-    health = {row.source: row for row in session.scalars(sa.select(SourceHealthRow))}
+    health = health_by_source(session)
     sources = []
     for name in list(source_names) + sorted(set(health) - set(source_names)):
         row = health.get(name)
@@ -61,6 +63,7 @@ def pipeline_status(session: so.Session, source_names: Sequence[str]) -> dict[st
         "replies_failed": _count(session, count.select_from(ReplyRow).where(ReplyRow.status == "failed")),
         "replies_paused": _paused(session),
         "sources": sources,
+        "alerts": recent_alerts(session, datetime.now(UTC) - timedelta(days=1)),
     }
 
 

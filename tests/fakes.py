@@ -6,6 +6,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -104,6 +105,7 @@ class RecordingQueue:
         self.alerts: list[str] = []
         self.digests: list[tuple[str, list[QueueCard]]] = []
         self.called: list[str | None] = []  # whom each note called to it
+        self.reports: list[tuple[str, str, list[Path]]] = []
         self._failures = failures
 
     def post_card(self, card: QueueCard, thread: str | None = None) -> PostedCard:
@@ -128,6 +130,10 @@ class RecordingQueue:
     def alert(self, text: str, *, thread: str | None = None) -> str:
         self.alerts.append(text)
         return f"alert-{len(self.alerts)}"
+
+    def post_report(self, channel: str, text: str, files: Sequence[Path]) -> str:
+        self.reports.append((channel, text, list(files)))
+        return f"report-{len(self.reports)}"
 
 
 class RecordingReplier:

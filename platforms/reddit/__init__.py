@@ -85,4 +85,5 @@ REDDIT = PlatformSpec(
     parse_page=_parse_page,
     reply_url=_reply_url,
     reply_gate=_reply_gate,
+    engagement=(("score",), ("num_comments",)),  # votes, and a submission's comments
 )

@@ -91,4 +91,7 @@ X = PlatformSpec(
     parse_page=_parse_page,
     reply_url=_reply_url,
     reply_gate=_reply_gate,
+    engagement=tuple(
+        ("public_metrics", f"{kind}_count") for kind in ("like", "retweet", "reply", "quote")
+    ),  # a v2 tweet's public_metrics
 )
