@@ -17,6 +17,7 @@ from reports.weeks import IsoWeek
 from responders.base import QueueResponder
 from store.alerts import mark_posted, unposted
 from store.customers import vip_clause
+from store.report_queries import tune_for_reports
 from store.report_runs import claim_week, record_built, record_posted
 from store.sla import SlaClock
 
@@ -61,7 +62,8 @@ def build_report(
 ) -> BuiltReport:
     """Figures from one read-only snapshot of the store, then the files; the week is recorded as built."""
     now = now or datetime.now(UTC)
-    with sessions() as session:
+    with sessions.begin() as session:  # a transaction, so SET LOCAL holds for every query of the report
+        tune_for_reports(session)
         report = build_weekly(session, report_inputs(cfg, week, now))
     files = write_report(report, cfg.brand.name, out_dir or cfg.reports.out_dir)
     with sessions.begin() as session:

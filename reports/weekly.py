@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -58,13 +58,6 @@ class WeeklyReport:
     topics: list[Topic]
 
 
-def _bucket_seconds(zone: ZoneInfo, days: Iterable[date]) -> int:
-    """Hours, unless the zone is a half or quarter hour off UTC (India, Nepal...): then quarter hours, so
-    each bucket falls within one local day."""
-    offsets = [local_midnight(d, zone).astimezone(zone).utcoffset() or timedelta(0) for d in days]
-    return 3600 if all(o.total_seconds() % 3600 == 0 for o in offsets) else 900
-
-
 def net(positive: int, negative: int, counted: int) -> float | None:
     """(positive - negative) / relevant non-spam mentions; None for a week without any."""
     return round((positive - negative) / counted, 4) if counted else None
@@ -105,13 +98,18 @@ class _Week:
                 self.sentiment[row.sentiment] += row.count
 
 
-def _fold(rows: Sequence[LabelCount], weeks: Sequence[IsoWeek], zone: ZoneInfo) -> dict[IsoWeek, _Week]:
-    folded = {w: _Week() for w in weeks}
+def _spans(weeks: Sequence[IsoWeek], zone: ZoneInfo) -> list[tuple[date, date]]:
+    """What to count: each earlier week whole, the report's own week day by day ((first day, next day))."""
+    whole = [(w.monday, w.shifted(1).monday) for w in weeks[:-1]]
+    return whole + [(d, d + timedelta(days=1)) for d in weeks[-1].days()]
+
+
+def _fold(rows: Sequence[LabelCount], spans: Sequence[tuple[date, date]]) -> dict[IsoWeek, _Week]:
+    """Counts per span (label_counts' answer) into their ISO weeks, under the span's first day."""
+    folded: dict[IsoWeek, _Week] = defaultdict(_Week)
     for row in rows:
-        day = row.at.astimezone(zone).date()
-        week = folded.get(IsoWeek.of(day))
-        if week is not None:
-            week.add(day, row)
+        day = spans[row.span][0]
+        folded[IsoWeek.of(day)].add(day, row)
     return folded
 
 
@@ -233,12 +231,11 @@ def _topic(topic: Topic, zone: ZoneInfo) -> dict[str, Any]:
 def build_weekly(session: so.Session, inputs: ReportInputs) -> WeeklyReport:
     week, zone, cfg = inputs.week, inputs.zone, inputs.cfg
     weeks = [week.shifted(-i) for i in reversed(range(cfg.trend_weeks))]
-    start, end = weeks[0].bounds(zone)[0], week.bounds(zone)[1]
     this_start, this_end = week.bounds(zone)
     last_start, last_end = week.shifted(-1).bounds(zone)
-    days = [d for w in weeks for d in w.days()]
-    rows = label_counts(session, start, end, _bucket_seconds(zone, days))
-    folded = _fold(rows, weeks, zone)
+    spans = _spans(weeks, zone)
+    counts = label_counts(session, [(local_midnight(a, zone), local_midnight(b, zone)) for a, b in spans])
+    folded = _fold(counts, spans)
     this, last = folded[week], folded[week.shifted(-1)]
 
     cases_this = cases_opened(session, this_start, this_end)

@@ -30,9 +30,14 @@ from store.models import (
 ERASED = "[erased: the author was forgotten or deleted the post]"
 
 
-def _newest_classification() -> sa.ScalarSelect[Any]:
+def _is_newest_classification() -> sa.ColumnElement[bool]:
+    """The classification is its mention's newest: written as a join condition (no newer one exists), so
+    the database reads it by the mention_id index instead of hashing the whole table."""
     newer = so.aliased(ClassificationRow)
-    return sa.select(sa.func.max(newer.id)).where(newer.mention_id == MentionRow.id).scalar_subquery()
+    return sa.and_(
+        ClassificationRow.mention_id == MentionRow.id,
+        ~sa.exists().where(newer.mention_id == MentionRow.id, newer.id > ClassificationRow.id),
+    )
 
 
 def _corrected(field: str) -> sa.ScalarSelect[Any]:
@@ -58,27 +63,24 @@ counted_now = sa.and_(relevant_now == "true", intent_now != "spam")  # what sent
 def labelled(*columns: Any) -> sa.Select[Any]:
     """SELECT columns FROM mentions with each one's newest classification (NULLs when it has none)."""
     return (
-        sa.select(*columns)
-        .select_from(MentionRow)
-        .outerjoin(ClassificationRow, ClassificationRow.id == _newest_classification())
+        sa.select(*columns).select_from(MentionRow).outerjoin(ClassificationRow, _is_newest_classification())
     )
+
+
+def tune_for_reports(session: so.Session) -> None:
+    """PostgreSQL compiles each of the report's queries (JIT) for longer than most of them run: not in this
+    transaction."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SET LOCAL jit = off"))
 
 
 def _between(start: datetime, end: datetime) -> sa.ColumnElement[bool]:
     return sa.and_(MentionRow.created_at >= start, MentionRow.created_at < end)
 
 
-def _epoch_bucket(dialect: str, seconds: int) -> sa.ColumnElement[Any]:
-    """The mention's time as whole `seconds` since 1970 (UTC), so the database groups by it."""
-    if dialect == "postgresql":
-        return sa.cast(sa.func.floor(sa.extract("epoch", MentionRow.created_at) / seconds), sa.BigInteger)
-    # SQLite keeps UTC as 'YYYY-MM-DD HH:MM:SS.ffffff'; integer division by an integer truncates
-    return sa.cast(sa.func.strftime("%s", MentionRow.created_at), sa.Integer) / seconds
-
-
 @dataclass(frozen=True, slots=True)
 class LabelCount:
-    at: datetime  # the start of its time bucket, UTC
+    span: int  # which of the spans asked for (a local day, say)
     platform: str
     sentiment: str | None  # None: not classified yet
     intent: str | None
@@ -86,30 +88,37 @@ class LabelCount:
     count: int
 
 
-def label_counts(session: so.Session, start: datetime, end: datetime, bucket_s: int) -> list[LabelCount]:
-    """Mentions created in [start, end) counted per time bucket, platform and label."""
-    bucket = _epoch_bucket(session.get_bind().dialect.name, bucket_s).label("bucket")
-    inner = labelled(
-        bucket,
-        MentionRow.platform.label("platform"),
-        sentiment_now.label("sentiment"),
-        intent_now.label("intent"),
-        relevant_now.label("relevant"),
-    ).where(_between(start, end))
-    rows = inner.subquery()
-    keys = (rows.c.bucket, rows.c.platform, rows.c.sentiment, rows.c.intent, rows.c.relevant)
-    stmt = sa.select(*keys, sa.func.count()).group_by(*keys)
-    return [
-        LabelCount(
-            datetime.fromtimestamp(int(b) * bucket_s, UTC),
-            str(platform),
-            sentiment,
-            intent,
-            None if relevant is None else relevant == "true",
-            int(n),
+SPANS_PER_QUERY = 7  # each query reads one range by the created_at index, and tells 7 spans apart
+
+
+def label_counts(session: so.Session, spans: Sequence[tuple[datetime, datetime]]) -> list[LabelCount]:
+    """Mentions created in each [start, end) span (consecutive, in order) counted per platform and label.
+    One query per few spans, each reading its own time range by the created_at index: a join of the spans
+    as a table made PostgreSQL compare every mention with every span."""
+    out: list[LabelCount] = []
+    for first in range(0, len(spans), SPANS_PER_QUERY):
+        chunk = spans[first : first + SPANS_PER_QUERY]
+        span = sa.case(
+            *((MentionRow.created_at < end, first + i) for i, (_, end) in enumerate(chunk)), else_=None
+        ).label("span")
+        inner = labelled(
+            span,
+            MentionRow.platform.label("platform"),
+            sentiment_now.label("sentiment"),
+            intent_now.label("intent"),
+            relevant_now.label("relevant"),
+        ).where(_between(chunk[0][0], chunk[-1][1]))
+        rows = inner.subquery()
+        keys = (rows.c.span, rows.c.platform, rows.c.sentiment, rows.c.intent, rows.c.relevant)
+        out.extend(
+            LabelCount(
+                int(i), str(platform), sentiment, intent, None if rel is None else rel == "true", int(n)
+            )
+            for i, platform, sentiment, intent, rel, n in session.execute(
+                sa.select(*keys, sa.func.count()).group_by(*keys)
+            )
         )
-        for b, platform, sentiment, intent, relevant, n in session.execute(stmt)
-    ]
+    return out
 
 
 def counts_between(
