@@ -13,9 +13,11 @@ from functools import partial
 from types import FrameType
 
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from app.config import AppConfig
 from app.delivery import deliver_pending, recover_interrupted_replies
 from app.pipeline import (
     Sessions,
@@ -34,6 +36,7 @@ from classifiers.base import MENTIONS_PER_CALL
 from hark.brand import OwnAccounts
 from hark.errors import AuthError, PermanentError, TransientError
 from listeners.base import Listener
+from responders.base import QueueResponder
 from store.health import record_failure
 
 log = logging.getLogger(__name__)
@@ -229,11 +232,12 @@ def run_once(runtime: Runtime, stop: threading.Event | None = None) -> dict[str,
 REPORT_GRACE_S = 6 * 3600  # a scheduler that was down at the report's time still builds it this much later
 
 
-def add_report_jobs(scheduler: BlockingScheduler, runtime: Runtime, now: datetime) -> None:
+def add_report_jobs(
+    scheduler: BaseScheduler, cfg: AppConfig, sessions: Sessions, queue: QueueResponder, now: datetime
+) -> None:
     """The weekly report on its cron in the brand's time zone, and once at startup (it posts the last
     complete week's report only if nobody has: a scheduler down at the slot still delivers it), and the
     alert watch."""
-    cfg, sessions, queue = runtime.config, runtime.db.sessions, runtime.routing.queue
     report = guarded("report", partial(scheduled_report, sessions, cfg, queue))
     trigger = CronTrigger(
         day_of_week=cfg.reports.weekday,
@@ -282,7 +286,7 @@ def run_forever(runtime: Runtime) -> None:
         ("held", stages.held, intervals.route_interval_s),  # a digest's cards, as the burst drains
     )
     scheduler.add_job(guarded("slas", stages.slas), "interval", seconds=60, id="slas", next_run_time=now)
-    add_report_jobs(scheduler, runtime, now)
+    add_report_jobs(scheduler, runtime.config, runtime.db.sessions, runtime.routing.queue, now)
     for name, step, every in steps:
         scheduler.add_job(
             guarded(name, partial(drain, name, step, stop)),
