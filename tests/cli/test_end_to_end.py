@@ -34,6 +34,22 @@ def test_run_once_processes_every_sample_mention_and_a_second_run_adds_nothing(t
         sizes = db.execute("SELECT length(vector), count(*) FROM mention_vectors GROUP BY 1").fetchall()
     assert sizes == [(384 * 4, status["classified"])]
 
+    # the weekly report on what the real model labelled: W47 in Berlin is 15 Nov 23:00 to 22 Nov 23:00 UTC
+    report = hark(
+        "report", "weekly", "--week", "2026-W47", "--out", str(tmp_path / "reports"), "--json", env=env
+    )
+    assert report.returncode == 0, report.stderr[-2000:]
+    figures = json.loads(report.stdout)["report"]
+    with sqlite3.connect(tmp_path / "hark.db") as db:
+        (in_week,) = db.execute(
+            "SELECT count(*) FROM mentions WHERE created_at >= '2026-11-15 23:00:00' "
+            "AND created_at < '2026-11-22 23:00:00'"
+        ).fetchone()
+    assert figures["volume"]["total"] == in_week > 0
+    assert figures["topics"], "the week's complaints and questions form topics"
+    assert sum(t["size"] for t in figures["topics"]) <= figures["topics_posts"]
+    assert all(t["terms"] and t["examples"] for t in figures["topics"])
+
     second = hark("run", "--once", "--json", env=env)
     assert second.returncode == 0, second.stderr[-2000:]
     assert json.loads(second.stdout)["new_mentions"] == 0
