@@ -41,6 +41,7 @@ import numpy.typing as npt
 import sqlalchemy as sa
 
 from classifiers.scoring import base_priority
+from hark.records import INTENTS, SENTIMENTS
 from store.customers import FORGOTTEN, erasure_key, name_key
 from store.db import make_engine, upgrade
 from store.leads import products_named
@@ -61,17 +62,6 @@ DIM = 384
 NOISE = 0.35  # an embedding is normalised(centroid + NOISE * noise), the noise about unit length
 PRODUCTS = ("Stratus", "Cirrus", "Halo", "battery pack", "rear rack")
 BIKES = ("Stratus", "Cirrus", "Halo")
-INTENTS = (
-    "complaint",
-    "support_question",
-    "purchase_intent",
-    "praise",
-    "feature_request",
-    "churn_risk",
-    "spam",
-    "other",
-)
-SENTIMENTS = ("positive", "neutral", "negative")
 VECTOR_INTENTS = frozenset({"complaint", "support_question"})
 # the share of a relevant intent the team gets as a case (queued): about 8% of all mentions
 QUEUE_SHARE = {"complaint": 0.25, "churn_risk": 0.5, "support_question": 0.18, "purchase_intent": 0.05}
@@ -492,7 +482,9 @@ class Seeder:
         others = [i for i in INTENTS if i != intent]
         weights = [rng.random() for _ in others]
         total = sum(weights)
-        scores = {i: round((1 - top) * w / total, 4) for i, w in zip(others, weights, strict=True)}
+        scores: dict[str, float] = {
+            i: round((1 - top) * w / total, 4) for i, w in zip(others, weights, strict=True)
+        }
         scores[intent] = round(top, 4)
         return scores
 
