@@ -14,7 +14,8 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 COLORS = {"positive": "#2e7d32", "neutral": "#9e9e9e", "negative": "#c62828"}
-PLATFORM_COLORS = ("#1565c0", "#ef6c00", "#6a1b9a", "#00838f", "#558b2f")
+PLATFORM_COLORS = {"x": "#37474f", "reddit": "#ff5722", "bluesky": "#1e88e5", "mastodon": "#6a1b9a"}
+OTHER_COLORS = ("#00838f", "#558b2f", "#8d6e63")
 DPI = 110
 
 
@@ -40,9 +41,8 @@ def volume_by_day(figures: dict[str, Any]) -> bytes:
         bottom = [0] * len(days)
         for i, platform in enumerate(platforms):
             values = [d["by_platform"].get(platform, 0) for d in days]
-            ax.bar(
-                labels, values, bottom=bottom, label=platform, color=PLATFORM_COLORS[i % len(PLATFORM_COLORS)]
-            )
+            color = PLATFORM_COLORS.get(platform, OTHER_COLORS[i % len(OTHER_COLORS)])
+            ax.bar(labels, values, bottom=bottom, label=platform, color=color)
             bottom = [b + v for b, v in zip(bottom, values, strict=True)]
         ax.set_title("Mentions per day")
         if platforms:
@@ -67,7 +67,7 @@ def sentiment_trend(figures: dict[str, Any]) -> bytes:
         line = ax.twinx()
         nets = [w["net"] if w["net"] is not None else float("nan") for w in trend]
         line.plot(labels, nets, color="black", marker="o", label="net sentiment")
-        line.set_ylim(-1, 1)
+        line.set_ylim(-1.05, 1.05)  # a week at +1 or -1 keeps its whole marker
         line.axhline(0, color="black", linewidth=0.5)
         line.set_ylabel("net sentiment")
         ax.set_title(f"Sentiment, {len(trend)} weeks")

@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 TEMPLATES = Path(__file__).parent / "templates"
+# one Environment for the process: it parses the template once (jinja2's own cache), and holds no data
 _env = Environment(
     loader=FileSystemLoader(TEMPLATES),
     autoescape=select_autoescape(default=True, default_for_string=True),  # a post's text is data, not HTML
@@ -30,15 +31,30 @@ def minutes(value: float | None) -> str:
     return f"{value:.0f} min" if value < 120 else f"{value / 60:.1f} h"
 
 
-def post(p: dict[str, Any]) -> Markup:
-    """A post with its author and link (only http(s) links are links: a post cannot smuggle javascript:)."""
+def when(iso: str) -> str:
+    """'2026-11-18T07:00:00+01:00' as '2026-11-18 07:00'."""
+    return iso[:16].replace("T", " ")
+
+
+def label(name: str) -> str:
+    return name.replace("_", " ")
+
+
+def post(p: dict[str, Any], score: str | None = None) -> Markup:
+    """A post with its author, its time, why it is listed, and its link (only http(s) links are links: a
+    post cannot smuggle javascript:)."""
     who = f"{p['platform']} {p['author']}".strip()
     url = str(p.get("url") or "")
-    link = Markup(' <a href="{}">open</a>').format(url) if url.startswith(("https://", "http://")) else ""
-    meta = Markup('<p class="muted">{} · {} · {}{}</p>').format(
-        who, p["created_at"][:16], p["sentiment"], link
+    link = (
+        Markup(' <a href="{}" rel="noopener noreferrer nofollow">open</a>').format(url)
+        if url.lower().startswith(("https://", "http://"))
+        else ""
     )
-    return meta + Markup("<blockquote>{}</blockquote>").format(escape(p["text"]))
+    facts = [who, when(p["created_at"]), label(str(p["sentiment"])), label(str(p["intent"]))]
+    if score and p.get("score") is not None:
+        facts.append(f"{p['score']:g} {score}" if score == "engagements" else f"{score} {p['score']:.2f}")
+    meta = Markup('<p class="muted">{}{}</p>').format(" · ".join(facts), link)
+    return Markup("<article>{}<blockquote>{}</blockquote></article>").format(meta, p["text"])
 
 
 def render_html(brand: str, figures: dict[str, Any], charts: dict[str, bytes]) -> str:
@@ -54,4 +70,6 @@ def render_html(brand: str, figures: dict[str, Any], charts: dict[str, bytes]) -
         pct=pct,
         minutes=minutes,
         post=post,
+        when=when,
+        label=label,
     )

@@ -22,6 +22,8 @@ from store.report_queries import Post
 Matrix = npt.NDArray[np.float32]
 SEED = 20261204  # the same posts give the same topics on every run
 ITERATIONS = 25
+SAMPLE = 1500  # posts the number of groups is chosen on: the silhouette costs the square of this
+CLEAR_SPLIT = 0.05  # a silhouette below this is no split: the posts are one topic
 NEW_SHARE = 0.25  # new: the earlier weeks brought it, on average, under this share of this week's size
 APOSTROPHES = "'\u2019"  # typed and typographic
 WORD = re.compile(rf"[^\W\d_][\w{APOSTROPHES}-]{{2,}}", re.UNICODE)
@@ -71,6 +73,43 @@ def kmeans(vectors: Matrix, k: int) -> tuple[Matrix, npt.NDArray[np.intp]]:
     return center.astype(np.float32), groups
 
 
+def silhouette(vectors: Matrix, groups: npt.NDArray[np.intp], k: int) -> float:
+    """Mean silhouette on cosine distance: near 1 when each post is much nearer its own group than the next
+    one, near 0 when the groups are arbitrary cuts."""
+    n = len(vectors)
+    distance = 1 - vectors @ vectors.T
+    onehot = np.zeros((n, k), dtype=np.float32)
+    onehot[np.arange(n), groups] = 1
+    sizes = onehot.sum(axis=0)
+    sums = distance @ onehot  # each post's summed distance to each group
+    own_size = sizes[groups]
+    own = np.where(own_size > 1, sums[np.arange(n), groups] / np.maximum(own_size - 1, 1), 0)
+    to_others = np.where(onehot > 0, np.inf, sums / np.maximum(sizes, 1))
+    to_others[:, sizes == 0] = np.inf
+    nearest = to_others.min(axis=1)
+    score = np.where(
+        (own_size > 1) & np.isfinite(nearest), (nearest - own) / np.maximum(np.maximum(own, nearest), 1e-9), 0
+    )
+    return float(score.mean())
+
+
+def choose_k(vectors: Matrix, most: int) -> int:
+    """The number of groups the posts fall into most clearly (best silhouette on a sample of them); one
+    group when no split is clear."""
+    if most < 2 or len(vectors) < 4:
+        return 1
+    sample = vectors
+    if len(vectors) > SAMPLE:
+        sample = vectors[np.random.default_rng(SEED).choice(len(vectors), SAMPLE, replace=False)]
+    best, best_k = CLEAR_SPLIT, 1
+    for k in range(2, min(most, len(sample) - 1) + 1):
+        _, groups = kmeans(sample, k)
+        score = silhouette(sample, groups, k)
+        if score > best + 0.01:  # a larger k must be clearly better, not as good
+            best, best_k = score, k
+    return best_k
+
+
 def words(text: str, ignore: frozenset[str]) -> list[str]:
     return [
         w
@@ -92,6 +131,20 @@ def distinctive_terms(groups: Sequence[Iterable[str]], top: int) -> list[list[st
         scored = sorted(c, key=lambda w: (-(c[w] / size) * math.log(1 + average / total[w]), w))
         named.append([w for w in scored if c[w] > 1][:top] or scored[:top])
     return named
+
+
+def _distinct(order: npt.NDArray[np.intp], posts: Sequence[Post], most: int) -> list[int]:
+    """The first `most` posts in `order` with different words: a copy-paste wave shows once."""
+    seen: set[str] = set()
+    chosen = []
+    for m in order:
+        key = " ".join(posts[int(m)].text.lower().split())
+        if key not in seen:
+            seen.add(key)
+            chosen.append(int(m))
+            if len(chosen) == most:
+                break
+    return chosen
 
 
 @dataclass(frozen=True)
@@ -122,7 +175,7 @@ def find_topics(
     `earlier_weeks` weeks before, to tell what is new."""
     if len(posts) < min_size or vectors.size == 0:
         return []
-    k = max(1, min(max_topics, len(posts) // min_size))
+    k = choose_k(vectors, max(1, min(max_topics, len(posts) // min_size)))
     centroids, groups = kmeans(vectors, k)
     similarity = vectors @ centroids.T
     kept = [i for i in range(len(centroids)) if int((groups == i).sum()) >= min_size]
@@ -141,14 +194,16 @@ def find_topics(
     topics = []
     for i, group_terms in zip(kept, terms, strict=True):
         size = len(members[i])
-        central = members[i][np.argsort(-similarity[members[i], i], kind="stable")][:examples]
+        central = _distinct(
+            members[i][np.argsort(-similarity[members[i], i], kind="stable")], posts, examples
+        )
         per_week = earlier_near[i] / earlier_weeks if earlier_weeks else 0.0
         topics.append(
             Topic(
                 name=" / ".join(group_terms[:3]) or "(no words: erased posts)",
                 terms=group_terms,
                 size=size,
-                examples=[posts[int(m)] for m in central],
+                examples=[posts[m] for m in central],
                 intents=dict(Counter(str(posts[int(m)].intent) for m in members[i]).most_common()),
                 earlier_per_week=round(per_week, 2),
                 new=per_week < NEW_SHARE * size,
