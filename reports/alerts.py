@@ -204,7 +204,9 @@ def check_sources(
         count, newest = seen.get(source.name, (0, None))
         quiet = None
         if count >= 2 and newest is not None:
-            usual_gap = history / count
+            # the usual gap while it still found posts: over the whole history, the silence itself would
+            # count as usual (a source with a post a day was never silent, and one went quiet only late)
+            usual_gap = (newest - (now - history)) / count
             limit = max(usual_gap * cfg.quiet_multiple, timedelta(hours=cfg.min_quiet_hours))
             if now - newest > limit:
                 quiet = (
@@ -212,8 +214,26 @@ def check_sources(
                     f"({(now - newest).total_seconds() / 3600:.1f} h); it usually finds one every "
                     f"{usual_gap.total_seconds() / 60:.0f} min. Its search terms or access may have changed."
                 )
-        judge("source_silent", source.name, quiet, {"posts_in_history": count})
+        else:
+            quiet = _still_silent(session, source.name, newest)
+        detail: dict[str, object] = {
+            "posts_in_history": count,
+            "newest": newest.isoformat() if newest else None,
+        }
+        judge("source_silent", source.name, quiet, detail)
     return raised, cleared
+
+
+def _still_silent(session: so.Session, source: str, newest: datetime | None) -> str | None:
+    """A silent source whose posts have all left the history (too few are left to judge it by) is still
+    silent until it finds a post newer than the one its alert named: the alert's message, else None."""
+    alert = active(session, "source_silent", source)
+    if alert is None:
+        return None
+    named = alert.detail.get("newest")
+    if newest is not None and (named is None or newest > datetime.fromisoformat(named)):
+        return None  # it spoke again
+    return alert.message
 
 
 def record(

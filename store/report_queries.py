@@ -222,7 +222,7 @@ def most_engaged(session: so.Session, start: datetime, end: datetime, limit: int
     engagement = _engagement()
     stmt = (
         labelled(*POST_COLUMNS, engagement.label("engagement"))
-        .where(_between(start, end), relevant_now == "true", engagement > 0)
+        .where(_between(start, end), counted_now, engagement > 0)
         .order_by(engagement.desc(), MentionRow.id)
         .limit(limit)
     )
