@@ -30,6 +30,7 @@ from store.models import MentionRow
 from store.report_queries import counts_between, newest_post_per_source, posts_between, topic_vectors
 
 SPIKES = ("spike_negative", "spike_all")
+RECOVERED = "source_recovered"  # an event: a failing or silent source's alert cleared
 MAD_TO_SIGMA = 1.4826  # MAD of a normal distribution, scaled to its standard deviation
 MIN_BASELINE_WEEKS = 3  # weeks of history a baseline needs before any spike can be told from noise
 EXAMPLES = 3
@@ -239,8 +240,20 @@ def _still_silent(session: so.Session, source: str, newest: datetime | None) -> 
 def record(
     session: so.Session, raised: Sequence[Alert], cleared: Sequence[tuple[str, str]], now: datetime
 ) -> list[int]:
-    """Keep what was raised (spikes are events, silences last until cleared); return the new alerts' ids."""
+    """Keep what was raised (spikes are events, silences last until cleared) and clear what is over, saying
+    so (an event of its own, so the channel hears the source is back); return the new alerts' ids."""
     ids = [raise_alert(session, a, now, event=a.kind in SPIKES).id for a in raised]
     for kind, subject in cleared:
-        clear(session, kind, subject, now)
+        over = active(session, kind, subject)
+        if over is None or not clear(session, kind, subject, now):
+            continue
+        hours = (now - over.fired_at).total_seconds() / 3600
+        back = Alert(
+            RECOVERED,
+            subject,
+            f"Source {subject} is back: the {kind.replace('_', ' ')} alert raised {hours:.1f} h ago "
+            "is cleared.",
+            {"cleared": kind, "alert_id": over.id},
+        )
+        ids.append(raise_alert(session, back, now, event=True).id)
     return ids

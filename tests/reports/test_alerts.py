@@ -264,12 +264,20 @@ def test_a_source_that_stops_finding_posts_raises_once_and_clears_when_it_speaks
     with sessions.begin() as session:
         post(session, spoke_at, source="x-live", classified=False)
     assert check(spoke_at + EVERY) == ([], [("source_silent", "x-live")])
-    [row] = alerts(sessions)
+    row, back = alerts(sessions)
     assert row.cleared_at == spoke_at + EVERY
+    assert (back.kind, back.subject, back.fired_at, back.cleared_at) == (
+        "source_recovered",
+        "x-live",
+        spoke_at + EVERY,
+        spoke_at + EVERY,
+    )  # an event the channel hears, never active
+    assert back.message.startswith("Source x-live is back: the source silent alert raised 2.")
+    assert back.posted_ref is None  # watch_alerts posts it like any other
     with sessions() as session:
-        assert recent_alerts(session, spoke_at) == []  # cleared, and raised before then
-        [kept] = recent_alerts(session, quiet_at - HOUR)
-    assert kept["active"] is False
+        assert [a["kind"] for a in recent_alerts(session, spoke_at)] == ["source_recovered"]
+        kept = [a for a in recent_alerts(session, quiet_at - HOUR) if a["kind"] == "source_silent"]
+    assert [a["active"] for a in kept] == [False]
     assert check(spoke_at + 2 * EVERY) == ([], [])
 
 
