@@ -30,7 +30,6 @@ from store.cards import (
     held_cards,
     held_channels,
     mark_shown,
-    post_held_card,
     record_card,
     stale_cards,
 )
@@ -38,6 +37,7 @@ from store.cases import attach_card, case_card, case_priority, case_thread, ensu
 from store.config import SlaConfig
 from store.customers import is_vip
 from store.health import record_success
+from store.held_cards import claim_held_card, record_held_card
 from store.labels import Labels, add_classifications, labels_for
 from store.leads import products_named
 from store.linking import link_mention
@@ -60,7 +60,6 @@ from store.replies import (
     record_observed_reply,
     unsurfaced_failures,
 )
-from store.seen_requests import first_sight
 from store.similar_replies import ReplyIndex, add_vectors
 from store.sla import SlaClock, owed_sla_alerts, record_sla_alert
 
@@ -228,19 +227,13 @@ def post_held_cards(sessions: Sessions, routing: Routing, limit: int) -> int:
             room = min(limit - posted, _room(session, routing, channel))
             waiting = held_cards(session, room, addressed=channel) if room > 0 else []
         for shown in waiting:
-            card = shown.card
-            with sessions.begin() as session:  # the one who records this key posts it, or a digest pick does
-                if not first_sight(session, f"held:{shown.card_id}"):
-                    continue
-                thread = case_thread(session, card.case_id)
-            where = routing.queue.post_card(card, thread=thread)
+            with sessions.begin() as session:  # the drain or a digest pick: whoever claims it posts it
+                claimed, thread = claim_held_card(session, shown)
+            if not claimed:
+                continue
+            where = routing.queue.post_card(shown.card, thread=thread)
             with sessions.begin() as session:
-                now = datetime.now(UTC)
-                if post_held_card(session, shown.card_id, channel=where.channel, ts=where.ref, at=now):
-                    attach_card(
-                        session, card.case_id, channel=where.channel, ref=where.ref, escalated=card.escalated
-                    )
-                    posted += 1
+                posted += record_held_card(session, shown, where, datetime.now(UTC))
     return posted
 
 

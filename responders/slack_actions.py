@@ -36,7 +36,7 @@ from responders.slack_blocks import (
     reply_length_line,
     reply_modal,
 )
-from store.cards import card_at, cards_of_case, held_cards, mark_shown, post_held_card, record_card
+from store.cards import card_at, cards_of_case, held_cards, mark_shown, record_card
 from store.case_actions import (
     Outcome,
     case_of_mention,
@@ -48,8 +48,9 @@ from store.case_actions import (
     unclaim_case,
 )
 from store.case_notes import add_note
-from store.cases import attach_card, case_card, case_thread
+from store.cases import case_card
 from store.db import Sessions
+from store.held_cards import claim_held_card, record_held_card
 from store.labels import record_correction
 from store.models import CaseRow
 from store.reply_review import send_from_card
@@ -417,8 +418,7 @@ class CardControls:
             return
         with self.flow.sessions.begin() as session:
             waiting = held_cards(session, 1, mention_id=int(choice))
-            first = bool(waiting) and first_sight(session, f"held:{waiting[0].card_id}")
-            thread = case_thread(session, waiting[0].card.case_id) if first else None
+            first, thread = claim_held_card(session, waiting[0]) if waiting else (False, None)
         if not first:
             self.flow.tell(click, "That card is posted already.")
             return
@@ -431,16 +431,7 @@ class CardControls:
             )
             return
         with self.flow.sessions.begin() as session:
-            if post_held_card(
-                session, shown.card_id, channel=where.channel, ts=where.ref, at=datetime.now(UTC)
-            ):
-                attach_card(
-                    session,
-                    shown.card.case_id,
-                    channel=where.channel,
-                    ref=where.ref,
-                    escalated=shown.card.escalated,
-                )
+            record_held_card(session, shown, where, datetime.now(UTC))
         log.info("held_card_opened case=%d user=%s", shown.card.case_id, click.user_id)
 
     def thread_message(self, event: dict[str, Any]) -> None:
